@@ -5,6 +5,8 @@
 //! (crate docs: written at the end)
 
 mod proto;
+mod response;
 mod types;
 
+pub use response::{Response, ResponseBox};
 pub use types::{HTTPVersion, Header, HeaderField, Method, StatusCode};
