@@ -1,1 +1,1074 @@
-//! (in progress)
+//! `Response<R>`: what a handler sends back, and the one routine that writes it.
+//!
+//! ```text
+//! Response::from_*/new ──with_*/add_header──> Response<R>
+//!        │ Request::respond / upgrade / raw_print
+//!        ▼
+//! write_message(ctx, out)
+//!   1. drain additional_headers (non-blocking)
+//!   2. response_framing(HEAD?, status, version, length, threshold, upgrade?)
+//!   3. encode_head into a Vec ── invalid? ──> Err(InvalidInput), nothing written
+//!   4. body:  NoBody          -> head only
+//!             Length(n ≤ 16K) -> head + body in one write_all
+//!             Length(n)       -> head + first read, then 64 KiB reads; exactly n bytes
+//!             Chunked         -> head + first chunk, one chunk per read, last-chunk
+//!             CloseDelimited  -> head + raw reads until EOF (connection then closes)
+//!   5. flush -> Written { keep_alive }
+//! ```
+//!
+//! # Invariants
+//! - The user never controls framing: `Connection`, `Content-Length`, `Trailer`,
+//!   `Transfer-Encoding` and `Upgrade` headers are not stored (a parseable `Content-Length`
+//!   sets the data length instead).
+//! - A bad header (or status) is reported before a single byte is written.
+//! - A body is never buffered whole unless it is at most 16 KiB.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Cursor, Read, Write};
+use std::sync::mpsc::Receiver;
+
+use crate::proto::date::http_date;
+use crate::proto::encode::{
+    encode_head, response_framing, ChunkFrame, ConnectionHeader, ResponseFraming, ResponseHead,
+    LAST_CHUNK,
+};
+use crate::{HTTPVersion, Header, StatusCode};
+
+/// Bodies with a known length up to this size are sent together with the head in one write.
+const SMALL_BODY: u64 = 16 * 1024;
+
+/// Buffer size for streaming larger bodies.
+const STREAM_BUF: usize = 64 * 1024;
+
+/// Default for [`Response::chunked_threshold`].
+const DEFAULT_CHUNKED_THRESHOLD: usize = 32 * 1024;
+
+/// A response to send: a status code, headers, and a body read from `R`.
+///
+/// The library owns the message framing: it adds `Content-Length` or
+/// `Transfer-Encoding: chunked`, `Connection`, and (unless you set them) `Date` and `Server`.
+///
+/// ```
+/// use tiny_http::{Header, Response};
+///
+/// let response = Response::from_string("hello world")
+///     .with_status_code(201)
+///     .with_header("X-Request-Id: 42".parse::<Header>().unwrap());
+/// assert_eq!(response.status_code(), 201);
+/// assert_eq!(response.data_length(), Some(11));
+/// ```
+pub struct Response<R> {
+    reader: R,
+    status_code: StatusCode,
+    headers: Vec<Header>,
+    data_length: Option<usize>,
+    chunked_threshold: usize,
+    additional_headers: Option<Receiver<Header>>,
+}
+
+/// A response whose body type is erased, so responses of different kinds fit one type.
+///
+/// ```
+/// use tiny_http::{Response, ResponseBox};
+///
+/// let responses: Vec<ResponseBox> = vec![
+///     Response::from_string("text").boxed(),
+///     Response::empty(404).boxed(),
+/// ];
+/// assert_eq!(responses.len(), 2);
+/// ```
+pub type ResponseBox = Response<Box<dyn Read + Send>>;
+
+/// How the runtime asks for a response to be written.
+#[derive(Debug, Clone)]
+pub(crate) struct WriteContext<'a> {
+    /// The request's version.
+    pub(crate) version: HTTPVersion,
+    /// The request was HEAD: send no body.
+    pub(crate) head_request: bool,
+    /// `false`: the connection closes after this response (`Connection: close` is sent).
+    pub(crate) keep_alive: bool,
+    /// `Some(p)`: send `Connection: upgrade` and `Upgrade: p`, and no body framing.
+    pub(crate) upgrade: Option<&'a str>,
+}
+
+/// The outcome of [`Response::write_message`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Written {
+    /// May the connection carry another request after this one?
+    pub(crate) keep_alive: bool,
+}
+
+impl<R> fmt::Debug for Response<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("status_code", &self.status_code)
+            .field("headers", &self.headers)
+            .field("data_length", &self.data_length)
+            .field("chunked_threshold", &self.chunked_threshold)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R> Response<R>
+where
+    R: Read,
+{
+    /// Builds a response from its parts.
+    ///
+    /// `data_length` is the body length when known (it decides between `Content-Length` and
+    /// chunked encoding). Headers received on `additional_headers` before the response is
+    /// written are added to it.
+    ///
+    /// ```
+    /// use std::io::Cursor;
+    /// use tiny_http::{Response, StatusCode};
+    ///
+    /// let body = b"{}".to_vec();
+    /// let response = Response::new(StatusCode(200), vec![], Cursor::new(body), Some(2), None);
+    /// assert_eq!(response.data_length(), Some(2));
+    /// ```
+    pub fn new(
+        status_code: StatusCode,
+        headers: Vec<Header>,
+        data: R,
+        data_length: Option<usize>,
+        additional_headers: Option<Receiver<Header>>,
+    ) -> Response<R> {
+        let mut response = Response {
+            reader: data,
+            status_code,
+            headers: Vec::with_capacity(headers.len()),
+            data_length,
+            chunked_threshold: DEFAULT_CHUNKED_THRESHOLD,
+            additional_headers,
+        };
+        for header in headers {
+            response.add_header(header);
+        }
+        response
+    }
+
+    /// Sets the length at or above which a body of known length is sent chunked (to HTTP/1.1
+    /// clients). Default is 32768.
+    ///
+    /// ```
+    /// use tiny_http::Response;
+    ///
+    /// let response = Response::from_data(vec![0u8; 100]).with_chunked_threshold(10);
+    /// assert_eq!(response.chunked_threshold(), 10);
+    /// ```
+    pub fn with_chunked_threshold(mut self, length: usize) -> Response<R> {
+        self.chunked_threshold = length;
+        self
+    }
+
+    /// The length at or above which a body of known length is sent chunked.
+    pub fn chunked_threshold(&self) -> usize {
+        self.chunked_threshold
+    }
+
+    /// Adds a header.
+    ///
+    /// `Connection`, `Trailer`, `Transfer-Encoding` and `Upgrade` are ignored (the library
+    /// owns framing); `Content-Length` sets the data length when it parses and is otherwise
+    /// ignored; a second `Content-Type` replaces the first.
+    ///
+    /// ```
+    /// use tiny_http::{Header, Response};
+    ///
+    /// let mut response = Response::from_string("<p>hi</p>");
+    /// response.add_header(Header::from_bytes("Content-Type", "text/html").unwrap());
+    /// assert_eq!(response.headers().len(), 1);
+    /// assert_eq!(response.headers()[0].value, "text/html");
+    /// ```
+    pub fn add_header<H>(&mut self, header: H)
+    where
+        H: Into<Header>,
+    {
+        let header = header.into();
+        let field = &header.field;
+        if field.is(b"connection")
+            || field.is(b"trailer")
+            || field.is(b"transfer-encoding")
+            || field.is(b"upgrade")
+        {
+            return;
+        }
+        if field.is(b"content-length") {
+            if let Ok(length) = header.value.as_str().trim().parse::<usize>() {
+                self.data_length = Some(length);
+            }
+            return;
+        }
+        if field.is(b"content-type") {
+            if let Some(existing) = self
+                .headers
+                .iter_mut()
+                .find(|h| h.field.is(b"content-type"))
+            {
+                *existing = header;
+                return;
+            }
+        }
+        self.headers.push(header);
+    }
+
+    /// Adds a header (see [`add_header`](Self::add_header)) and returns the response.
+    pub fn with_header<H>(mut self, header: H) -> Response<R>
+    where
+        H: Into<Header>,
+    {
+        self.add_header(header);
+        self
+    }
+
+    /// Replaces the status code.
+    ///
+    /// ```
+    /// use tiny_http::Response;
+    ///
+    /// let response = Response::from_string("gone").with_status_code(410);
+    /// assert_eq!(response.status_code(), 410);
+    /// ```
+    pub fn with_status_code<S>(mut self, code: S) -> Response<R>
+    where
+        S: Into<StatusCode>,
+    {
+        self.status_code = code.into();
+        self
+    }
+
+    /// Replaces the body, keeping status and headers.
+    ///
+    /// ```
+    /// use std::io::Cursor;
+    /// use tiny_http::Response;
+    ///
+    /// let response = Response::empty(200).with_data(Cursor::new(vec![1, 2, 3]), Some(3));
+    /// assert_eq!(response.data_length(), Some(3));
+    /// ```
+    pub fn with_data<S>(self, reader: S, data_length: Option<usize>) -> Response<S>
+    where
+        S: Read,
+    {
+        Response {
+            reader,
+            status_code: self.status_code,
+            headers: self.headers,
+            data_length,
+            chunked_threshold: self.chunked_threshold,
+            additional_headers: self.additional_headers,
+        }
+    }
+
+    /// The status code.
+    pub fn status_code(&self) -> StatusCode {
+        self.status_code
+    }
+
+    /// The body length, when known.
+    pub fn data_length(&self) -> Option<usize> {
+        self.data_length
+    }
+
+    /// The headers added so far (not including those the library adds when writing).
+    pub fn headers(&self) -> &[Header] {
+        &self.headers
+    }
+
+    /// Gives back the body reader.
+    pub fn into_reader(self) -> R {
+        self.reader
+    }
+
+    /// Writes the whole response to `writer` as the answer to a request of version
+    /// `http_version` carrying `request_headers`.
+    ///
+    /// The connection is kept alive as the request asked (`Connection: close` /
+    /// `keep-alive`, defaulting by version). `do_not_send_body` leaves the body out (HEAD);
+    /// `upgrade` sends `Connection: upgrade` and `Upgrade: <protocol>`. A header that could
+    /// corrupt the response is an `InvalidInput` error, and then nothing is written.
+    ///
+    /// ```
+    /// use tiny_http::{HTTPVersion, Response};
+    ///
+    /// let mut out = Vec::new();
+    /// Response::from_string("hi")
+    ///     .raw_print(&mut out, HTTPVersion(1, 1), &[], false, None)
+    ///     .unwrap();
+    /// let text = String::from_utf8(out).unwrap();
+    /// assert!(text.starts_with("HTTP/1.1 200 OK\r\n"));
+    /// assert!(text.contains("\r\nContent-Length: 2\r\n"));
+    /// assert!(text.ends_with("\r\n\r\nhi"));
+    /// ```
+    pub fn raw_print<W>(
+        self,
+        writer: W,
+        http_version: HTTPVersion,
+        request_headers: &[Header],
+        do_not_send_body: bool,
+        upgrade: Option<&str>,
+    ) -> io::Result<()>
+    where
+        W: Write,
+    {
+        let keep_alive = client_wants_keep_alive(&http_version, request_headers);
+        let ctx = WriteContext {
+            version: http_version,
+            head_request: do_not_send_body,
+            keep_alive,
+            upgrade,
+        };
+        self.write_message(&ctx, writer).map(|_| ())
+    }
+
+    /// Writes the response as the runtime's answer to one request (see [`WriteContext`]).
+    ///
+    /// Errors: `InvalidInput` when a header, the status or the upgrade protocol is invalid —
+    /// nothing has been written; `UnexpectedEof` when the body ended before its declared
+    /// length — what there was has been written and the connection must close; any other
+    /// error comes from the reader or `out`.
+    pub(crate) fn write_message<W: Write>(
+        mut self,
+        ctx: &WriteContext<'_>,
+        mut out: W,
+    ) -> io::Result<Written> {
+        if let Some(rx) = self.additional_headers.take() {
+            for header in rx.try_iter() {
+                self.add_header(header);
+            }
+        }
+        let framing = response_framing(
+            ctx.head_request,
+            self.status_code.0,
+            &ctx.version,
+            self.data_length,
+            self.chunked_threshold,
+            ctx.upgrade.is_some(),
+        );
+        let (connection, keep_alive) = match ctx.upgrade {
+            Some(protocol) => (ConnectionHeader::Upgrade(protocol), false),
+            None if !ctx.keep_alive || framing == ResponseFraming::CloseDelimited => {
+                (ConnectionHeader::Close, false)
+            }
+            None if !ctx.version.at_least_1_1() => (ConnectionHeader::KeepAlive, true),
+            None => (ConnectionHeader::Absent, true),
+        };
+
+        let date = http_date();
+        let head = ResponseHead {
+            status: self.status_code,
+            headers: &self.headers,
+            framing,
+            connection,
+            date: &date,
+        };
+        let head_estimate = self.headers.iter().fold(160usize, |acc, h| {
+            acc.saturating_add(h.field.as_str().len() + h.value.len() + 4)
+        });
+        let small_body = match framing {
+            ResponseFraming::Length(n) if n <= SMALL_BODY => usize::try_from(n).unwrap_or(0),
+            _ => 0,
+        };
+        let mut buf = Vec::with_capacity(head_estimate.saturating_add(small_body));
+        encode_head(&head, &mut buf)?;
+
+        let reader = &mut self.reader;
+        match framing {
+            ResponseFraming::NoBody { .. } => out.write_all(&buf)?,
+            ResponseFraming::Length(n) if n <= SMALL_BODY => {
+                let got = reader.take(n).read_to_end(&mut buf)?;
+                out.write_all(&buf)?;
+                if (got as u64) < n {
+                    out.flush()?;
+                    return Err(early_eof());
+                }
+            }
+            ResponseFraming::Length(n) => write_fixed(reader, n, buf, &mut out)?,
+            ResponseFraming::Chunked => write_chunked(reader, buf, &mut out)?,
+            ResponseFraming::CloseDelimited => write_until_eof(reader, buf, &mut out)?,
+        }
+        out.flush()?;
+        Ok(Written { keep_alive })
+    }
+}
+
+impl<R> Response<R>
+where
+    R: Read + Send + 'static,
+{
+    /// Erases the body type (see [`ResponseBox`]).
+    pub fn boxed(self) -> ResponseBox {
+        Response {
+            reader: Box::new(self.reader) as Box<dyn Read + Send>,
+            status_code: self.status_code,
+            headers: self.headers,
+            data_length: self.data_length,
+            chunked_threshold: self.chunked_threshold,
+            additional_headers: self.additional_headers,
+        }
+    }
+}
+
+impl Response<File> {
+    /// A `200` response streaming a file; the length comes from the file's metadata. No
+    /// `Content-Type` is guessed: add one with [`with_header`](Response::with_header).
+    ///
+    /// ```no_run
+    /// use std::fs::File;
+    /// use tiny_http::Response;
+    ///
+    /// let response = Response::from_file(File::open("index.html").unwrap());
+    /// ```
+    pub fn from_file(file: File) -> Response<File> {
+        let length = file
+            .metadata()
+            .ok()
+            .and_then(|m| usize::try_from(m.len()).ok());
+        Response::new(StatusCode(200), Vec::new(), file, length, None)
+    }
+}
+
+impl Response<Cursor<Vec<u8>>> {
+    /// A `200` response with the given bytes as body.
+    ///
+    /// ```
+    /// use tiny_http::Response;
+    ///
+    /// let response = Response::from_data(vec![1, 2, 3]);
+    /// assert_eq!(response.data_length(), Some(3));
+    /// ```
+    pub fn from_data<D>(data: D) -> Response<Cursor<Vec<u8>>>
+    where
+        D: Into<Vec<u8>>,
+    {
+        let data = data.into();
+        let length = data.len();
+        Response::new(
+            StatusCode(200),
+            Vec::new(),
+            Cursor::new(data),
+            Some(length),
+            None,
+        )
+    }
+
+    /// A `200` response with the given text as body and
+    /// `Content-Type: text/plain; charset=UTF-8`.
+    ///
+    /// ```
+    /// use tiny_http::Response;
+    ///
+    /// let response = Response::from_string("hello");
+    /// assert!(response.headers()[0].field.equiv("Content-Type"));
+    /// ```
+    pub fn from_string<S>(data: S) -> Response<Cursor<Vec<u8>>>
+    where
+        S: Into<String>,
+    {
+        let mut response = Response::from_data(data.into().into_bytes());
+        if let Ok(header) =
+            Header::from_bytes(&b"Content-Type"[..], &b"text/plain; charset=UTF-8"[..])
+        {
+            response.add_header(header);
+        }
+        response
+    }
+}
+
+impl Response<io::Empty> {
+    /// A response with the given status and an empty body.
+    ///
+    /// ```
+    /// use tiny_http::Response;
+    ///
+    /// let response = Response::empty(204);
+    /// assert_eq!(response.status_code(), 204);
+    /// assert_eq!(response.data_length(), Some(0));
+    /// ```
+    pub fn empty<S>(status_code: S) -> Response<io::Empty>
+    where
+        S: Into<StatusCode>,
+    {
+        Response::new(status_code.into(), Vec::new(), io::empty(), Some(0), None)
+    }
+
+    /// Same as [`Response::empty`].
+    #[deprecated(note = "use Response::empty")]
+    pub fn new_empty(status_code: StatusCode) -> Response<io::Empty> {
+        Response::empty(status_code)
+    }
+}
+
+impl Clone for Response<io::Empty> {
+    /// Clones status, headers and settings; a pending `additional_headers` receiver cannot be
+    /// shared, so the clone has none.
+    fn clone(&self) -> Response<io::Empty> {
+        Response {
+            reader: io::empty(),
+            status_code: self.status_code,
+            headers: self.headers.clone(),
+            data_length: self.data_length,
+            chunked_threshold: self.chunked_threshold,
+            additional_headers: None,
+        }
+    }
+}
+
+/// Does the client want the connection kept open after this exchange? HTTP/1.1 persists
+/// unless it sent `Connection: close`; HTTP/1.0 only when it sent `Connection: keep-alive`
+/// (RFC 9112 §9.3).
+fn client_wants_keep_alive(version: &HTTPVersion, request_headers: &[Header]) -> bool {
+    let has_option = |option: &[u8]| {
+        request_headers
+            .iter()
+            .filter(|h| h.field.is(b"connection"))
+            .flat_map(|h| h.value.as_bytes().split(|&b| b == b','))
+            .any(|token| trim(token).eq_ignore_ascii_case(option))
+    };
+    if version.at_least_1_1() {
+        !has_option(b"close")
+    } else {
+        version.0 == 1 && has_option(b"keep-alive") && !has_option(b"close")
+    }
+}
+
+fn trim(mut bytes: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = bytes {
+        bytes = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = bytes {
+        bytes = rest;
+    }
+    bytes
+}
+
+fn early_eof() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "response body ended before its declared length",
+    )
+}
+
+/// One `read`, retried on `Interrupted`.
+fn read_some<R: Read + ?Sized>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match reader.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Streams exactly `n` body bytes after the head in `buf` (the first read travels with the
+/// head). Stops at `n` even if the reader has more; `UnexpectedEof` if it has less.
+fn write_fixed<R: Read, W: Write>(
+    reader: &mut R,
+    n: u64,
+    mut buf: Vec<u8>,
+    out: &mut W,
+) -> io::Result<()> {
+    let mut start = buf.len();
+    buf.resize(start.saturating_add(STREAM_BUF), 0);
+    let mut remaining = n;
+    while remaining > 0 {
+        let space = buf.len() - start;
+        let want = usize::try_from(remaining).map_or(space, |r| r.min(space));
+        let got = read_some(reader, &mut buf[start..start + want])?;
+        if got == 0 {
+            out.write_all(&buf[..start])?;
+            out.flush()?;
+            return Err(early_eof());
+        }
+        out.write_all(&buf[..start + got])?;
+        remaining -= got as u64;
+        start = 0;
+    }
+    if start > 0 {
+        // n == 0 never gets here (it is always a small body), but stay correct anyway.
+        out.write_all(&buf[..start])?;
+    }
+    Ok(())
+}
+
+/// Streams the body as one chunk per read, then the last-chunk. The head in `head` goes out
+/// together with the first chunk.
+fn write_chunked<R: Read, W: Write>(
+    reader: &mut R,
+    mut head: Vec<u8>,
+    out: &mut W,
+) -> io::Result<()> {
+    let mut frame = ChunkFrame::new(STREAM_BUF);
+    let mut head_sent = false;
+    loop {
+        let got = read_some(reader, frame.data_mut())?;
+        if got == 0 {
+            break;
+        }
+        let chunk = frame.frame(got);
+        if head_sent {
+            out.write_all(chunk)?;
+        } else {
+            head.extend_from_slice(chunk);
+            out.write_all(&head)?;
+            head_sent = true;
+        }
+    }
+    if head_sent {
+        out.write_all(LAST_CHUNK)
+    } else {
+        head.extend_from_slice(LAST_CHUNK);
+        out.write_all(&head)
+    }
+}
+
+/// Streams raw reads until EOF (close-delimited body); the first read travels with the head.
+fn write_until_eof<R: Read, W: Write>(
+    reader: &mut R,
+    mut buf: Vec<u8>,
+    out: &mut W,
+) -> io::Result<()> {
+    let mut start = buf.len();
+    buf.resize(start.saturating_add(STREAM_BUF), 0);
+    loop {
+        let got = read_some(reader, &mut buf[start..])?;
+        if got == 0 {
+            if start > 0 {
+                out.write_all(&buf[..start])?;
+            }
+            return Ok(());
+        }
+        out.write_all(&buf[..start + got])?;
+        start = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const V10: HTTPVersion = HTTPVersion(1, 0);
+    const V11: HTTPVersion = HTTPVersion(1, 1);
+
+    fn ctx(version: HTTPVersion) -> WriteContext<'static> {
+        WriteContext {
+            version,
+            head_request: false,
+            keep_alive: true,
+            upgrade: None,
+        }
+    }
+
+    /// Writes `response`, returning (head without Date, body, result).
+    fn write<R: Read>(
+        response: Response<R>,
+        ctx: &WriteContext<'_>,
+    ) -> (String, Vec<u8>, io::Result<Written>) {
+        let mut out = Vec::new();
+        let result = response.write_message(ctx, &mut out);
+        let split = out
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map_or(out.len(), |p| p + 4);
+        let (head, body) = out.split_at(split);
+        let head = String::from_utf8(head.to_vec()).unwrap();
+        let head: String = head
+            .split_inclusive("\r\n")
+            .filter(|line| !line.starts_with("Date: "))
+            .collect();
+        (head, body.to_vec(), result)
+    }
+
+    /// A reader that hands out its data in fixed pieces, counting reads.
+    struct Pieces {
+        pieces: Vec<Vec<u8>>,
+        reads: usize,
+    }
+
+    impl Read for Pieces {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.reads += 1;
+            if self.pieces.is_empty() {
+                return Ok(0);
+            }
+            let piece = &mut self.pieces[0];
+            let n = piece.len().min(buf.len());
+            buf[..n].copy_from_slice(&piece[..n]);
+            piece.drain(..n);
+            if piece.is_empty() {
+                self.pieces.remove(0);
+            }
+            Ok(n)
+        }
+    }
+
+    /// A writer counting `write` calls.
+    #[derive(Default)]
+    struct CountingWriter {
+        data: Vec<u8>,
+        writes: usize,
+    }
+
+    impl Write for CountingWriter {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.writes += 1;
+            self.data.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn small_body_is_one_write() {
+        let mut out = CountingWriter::default();
+        let written = Response::from_string("hello")
+            .write_message(&ctx(V11), &mut out)
+            .unwrap();
+        assert!(written.keep_alive);
+        assert_eq!(out.writes, 1);
+        let text = String::from_utf8(out.data).unwrap();
+        assert!(text.starts_with("HTTP/1.1 200 OK\r\nDate: "));
+        assert!(text.ends_with(
+            "\r\nServer: tiny-http (Rust)\r\nContent-Type: text/plain; charset=UTF-8\r\n\
+             Content-Length: 5\r\n\r\nhello"
+        ));
+    }
+
+    #[test]
+    fn head_request_sends_length_but_no_body() {
+        let c = WriteContext {
+            head_request: true,
+            ..ctx(V11)
+        };
+        let (head, body, r) = write(Response::from_data(vec![7u8; 100_000]), &c);
+        assert!(r.unwrap().keep_alive);
+        assert_eq!(
+            head,
+            "HTTP/1.1 200 OK\r\nServer: tiny-http (Rust)\r\nContent-Length: 100000\r\n\r\n"
+        );
+        assert!(body.is_empty());
+    }
+
+    #[test]
+    fn no_content_and_not_modified() {
+        let (head, body, r) = write(
+            Response::from_string("ignored").with_status_code(204),
+            &ctx(V11),
+        );
+        assert!(r.is_ok());
+        assert_eq!(
+            head,
+            "HTTP/1.1 204 No Content\r\nServer: tiny-http (Rust)\r\n\
+             Content-Type: text/plain; charset=UTF-8\r\n\r\n"
+        );
+        assert!(body.is_empty());
+        let (head, body, _) = write(Response::from_data("abc").with_status_code(304), &ctx(V11));
+        assert_eq!(
+            head,
+            "HTTP/1.1 304 Not Modified\r\nServer: tiny-http (Rust)\r\nContent-Length: 3\r\n\r\n"
+        );
+        assert!(body.is_empty());
+    }
+
+    #[test]
+    fn http10_unknown_length_is_close_delimited() {
+        let reader = Pieces {
+            pieces: vec![b"abc".to_vec(), b"def".to_vec()],
+            reads: 0,
+        };
+        let response = Response::new(StatusCode(200), vec![], reader, None, None);
+        let (head, body, r) = write(response, &ctx(V10));
+        assert!(!r.unwrap().keep_alive);
+        assert_eq!(
+            head,
+            "HTTP/1.1 200 OK\r\nServer: tiny-http (Rust)\r\nConnection: close\r\n\r\n"
+        );
+        assert_eq!(body, b"abcdef");
+    }
+
+    #[test]
+    fn http10_keep_alive_and_large_known_length() {
+        let (head, body, r) = write(Response::from_data(vec![1u8; 40_000]), &ctx(V10));
+        assert!(r.unwrap().keep_alive);
+        assert_eq!(
+            head,
+            "HTTP/1.1 200 OK\r\nServer: tiny-http (Rust)\r\nContent-Length: 40000\r\n\
+             Connection: keep-alive\r\n\r\n"
+        );
+        assert_eq!(body, vec![1u8; 40_000]);
+    }
+
+    #[test]
+    fn connection_close_when_not_keep_alive() {
+        let c = WriteContext {
+            keep_alive: false,
+            ..ctx(V11)
+        };
+        let (head, _, r) = write(Response::empty(200), &c);
+        assert!(!r.unwrap().keep_alive);
+        assert!(head.ends_with("Content-Length: 0\r\nConnection: close\r\n\r\n"));
+    }
+
+    #[test]
+    fn chunked_multi_read_body() {
+        let reader = Pieces {
+            pieces: vec![b"hello".to_vec(), vec![b'x'; 26], b"!".to_vec()],
+            reads: 0,
+        };
+        let response = Response::new(StatusCode(200), vec![], reader, None, None);
+        let mut out = CountingWriter::default();
+        let written = response.write_message(&ctx(V11), &mut out).unwrap();
+        assert!(written.keep_alive);
+        let text = String::from_utf8(out.data).unwrap();
+        let expected_body = format!(
+            "5\r\nhello\r\n1a\r\n{}\r\n1\r\n!\r\n0\r\n\r\n",
+            "x".repeat(26)
+        );
+        assert!(text.contains("\r\nTransfer-Encoding: chunked\r\n\r\n"));
+        assert!(text.ends_with(&expected_body), "{text}");
+        // head + first chunk together, then two chunks, then the last-chunk
+        assert_eq!(out.writes, 4);
+    }
+
+    #[test]
+    fn chunked_empty_body_is_one_write() {
+        let response = Response::new(StatusCode(200), vec![], io::empty(), None, None);
+        let mut out = CountingWriter::default();
+        response.write_message(&ctx(V11), &mut out).unwrap();
+        assert_eq!(out.writes, 1);
+        assert!(out
+            .data
+            .ends_with(b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"));
+    }
+
+    #[test]
+    fn threshold_switches_to_chunked() {
+        let response = Response::from_data(vec![b'a'; 20]).with_chunked_threshold(20);
+        let (head, body, r) = write(response, &ctx(V11));
+        assert!(r.is_ok());
+        assert!(head.contains("Transfer-Encoding: chunked\r\n"));
+        assert!(!head.contains("Content-Length"));
+        assert_eq!(
+            body,
+            [b"14\r\n".as_slice(), &[b'a'; 20], b"\r\n0\r\n\r\n"].concat()
+        );
+    }
+
+    #[test]
+    fn truncates_at_content_length() {
+        let small = Response::new(
+            StatusCode(200),
+            vec![],
+            Cursor::new(vec![b'z'; 50]),
+            Some(10),
+            None,
+        );
+        let (head, body, r) = write(small, &ctx(V11));
+        assert!(r.is_ok());
+        assert!(head.contains("Content-Length: 10\r\n"));
+        assert_eq!(body, vec![b'z'; 10]);
+
+        let n = 20_000;
+        let data: Vec<u8> = (0..n + 5_000).map(|i| (i % 256) as u8).collect();
+        let large = Response::new(
+            StatusCode(200),
+            vec![],
+            Cursor::new(data.clone()),
+            Some(n),
+            None,
+        );
+        let (head, body, r) = write(large, &ctx(V11));
+        assert!(r.is_ok());
+        assert!(head.contains("Content-Length: 20000\r\n"));
+        assert_eq!(body, &data[..n]);
+    }
+
+    #[test]
+    fn large_fixed_body_streams_in_pieces() {
+        let n = 200_000usize;
+        let data: Vec<u8> = (0..n).map(|i| (i % 253) as u8).collect();
+        let response = Response::from_data(data.clone()).with_chunked_threshold(usize::MAX);
+        let mut out = CountingWriter::default();
+        response.write_message(&ctx(V11), &mut out).unwrap();
+        let split = out.data.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        assert_eq!(&out.data[split..], &data[..]);
+        assert_eq!(out.writes, n.div_ceil(STREAM_BUF));
+    }
+
+    #[test]
+    fn early_eof_is_an_error() {
+        let small = Response::new(
+            StatusCode(200),
+            vec![],
+            Cursor::new(b"abc".to_vec()),
+            Some(10),
+            None,
+        );
+        let (_, body, r) = write(small, &ctx(V11));
+        assert_eq!(r.unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(body, b"abc");
+
+        let large = Response::new(
+            StatusCode(200),
+            vec![],
+            Cursor::new(vec![1u8; 20_000]),
+            Some(30_000),
+            None,
+        );
+        let (head, body, r) = write(large, &ctx(V11));
+        assert_eq!(r.unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
+        assert!(head.contains("Content-Length: 30000"));
+        assert_eq!(body.len(), 20_000);
+    }
+
+    #[test]
+    fn bad_header_writes_nothing() {
+        let mut evil: Header = "X-Evil: fine".parse().unwrap();
+        evil.value = ascii::AsciiString::from_ascii("a\r\nSet-Cookie: pwned=1").unwrap();
+        let mut out = Vec::new();
+        let err = Response::from_string("x")
+            .with_header(evil)
+            .write_message(&ctx(V11), &mut out)
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(out.is_empty());
+
+        let mut out = Vec::new();
+        let err = Response::empty(1000)
+            .write_message(&ctx(V11), &mut out)
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn upgrade_head() {
+        let c = WriteContext {
+            upgrade: Some("websocket"),
+            ..ctx(V11)
+        };
+        let response = Response::from_string("not sent").with_status_code(101);
+        let (head, body, r) = write(response, &c);
+        assert!(!r.unwrap().keep_alive);
+        assert_eq!(
+            head,
+            "HTTP/1.1 101 Switching Protocols\r\nServer: tiny-http (Rust)\r\n\
+             Content-Type: text/plain; charset=UTF-8\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n"
+        );
+        assert!(body.is_empty());
+    }
+
+    #[test]
+    fn header_rules() {
+        let h = |s: &str| s.parse::<Header>().unwrap();
+        let response = Response::from_string("x")
+            .with_header(h("Connection: close"))
+            .with_header(h("Transfer-Encoding: chunked"))
+            .with_header(h("Trailer: X"))
+            .with_header(h("Upgrade: h2c"))
+            .with_header(h("Content-Length: 123"))
+            .with_header(h("Content-Type: application/json"))
+            .with_header(h("Set-Cookie: a=1"))
+            .with_header(h("Set-Cookie: b=2"));
+        assert_eq!(response.data_length(), Some(123));
+        let names: Vec<String> = response.headers().iter().map(|h| h.to_string()).collect();
+        assert_eq!(
+            names,
+            [
+                "Content-Type: application/json",
+                "Set-Cookie: a=1",
+                "Set-Cookie: b=2"
+            ]
+        );
+        let unparsable = Response::from_string("xy").with_header(h("Content-Length: lots"));
+        assert_eq!(unparsable.data_length(), Some(2));
+        assert!(unparsable
+            .headers()
+            .iter()
+            .all(|h| !h.field.equiv("content-length")));
+    }
+
+    #[test]
+    fn user_date_and_server_are_kept() {
+        let response = Response::empty(200)
+            .with_header(
+                "Date: Thu, 01 Jan 1970 00:00:00 GMT"
+                    .parse::<Header>()
+                    .unwrap(),
+            )
+            .with_header("Server: custom".parse::<Header>().unwrap());
+        let mut out = Vec::new();
+        response.write_message(&ctx(V11), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "HTTP/1.1 200 OK\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\nServer: custom\r\n\
+             Content-Length: 0\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn additional_headers_are_drained_at_write() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let response = Response::new(StatusCode(200), vec![], io::empty(), Some(0), Some(rx));
+        tx.send("X-Late: yes".parse::<Header>().unwrap()).unwrap();
+        tx.send("Content-Length: 0".parse::<Header>().unwrap())
+            .unwrap();
+        let (head, _, r) = write(response, &ctx(V11));
+        assert!(r.is_ok());
+        assert!(head.contains("\r\nX-Late: yes\r\n"));
+        assert_eq!(head.matches("Content-Length").count(), 1);
+    }
+
+    #[test]
+    fn raw_print_derives_keep_alive() {
+        let h = |s: &str| s.parse::<Header>().unwrap();
+        let print = |version, headers: &[Header]| {
+            let mut out = Vec::new();
+            Response::empty(200)
+                .raw_print(&mut out, version, headers, false, None)
+                .unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        assert!(!print(V11, &[]).contains("Connection"));
+        assert!(print(V11, &[h("Connection: Close")]).contains("Connection: close\r\n"));
+        assert!(print(V10, &[]).contains("Connection: close\r\n"));
+        assert!(
+            print(V10, &[h("Connection: foo, Keep-Alive")]).contains("Connection: keep-alive\r\n")
+        );
+        let mut out = Vec::new();
+        Response::from_string("body")
+            .raw_print(&mut out, V11, &[], true, None)
+            .unwrap();
+        assert!(out.ends_with(b"Content-Length: 4\r\n\r\n"));
+    }
+
+    #[test]
+    fn constructors_and_getters() {
+        let r = Response::empty(404);
+        assert_eq!(r.status_code(), StatusCode(404));
+        assert_eq!(r.chunked_threshold(), 32768);
+        let cloned = r.clone();
+        assert_eq!(cloned.status_code(), 404);
+        #[allow(deprecated)]
+        let old = Response::new_empty(StatusCode(500));
+        assert_eq!(old.status_code(), 500);
+        let boxed: ResponseBox = Response::from_string("abc").boxed();
+        let mut reader = boxed.into_reader();
+        let mut s = String::new();
+        reader.read_to_string(&mut s).unwrap();
+        assert_eq!(s, "abc");
+        let file = Response::from_file(File::open("Cargo.toml").unwrap());
+        assert_eq!(
+            file.data_length(),
+            Some(std::fs::metadata("Cargo.toml").unwrap().len() as usize)
+        );
+        assert!(format!("{:?}", Response::empty(200)).starts_with("Response {"));
+        fn assert_send<T: Send>() {}
+        assert_send::<ResponseBox>();
+    }
+}
