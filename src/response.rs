@@ -420,7 +420,9 @@ impl Response<File> {
     /// use std::fs::File;
     /// use tiny_http::Response;
     ///
-    /// let response = Response::from_file(File::open("index.html").unwrap());
+    /// let response = Response::from_file(File::open("index.html").unwrap())
+    ///     .with_header("Content-Type: text/html".parse::<tiny_http::Header>().unwrap());
+    /// # drop(response);
     /// ```
     pub fn from_file(file: File) -> Response<File> {
         let length = file
@@ -1070,5 +1072,47 @@ mod tests {
         assert!(format!("{:?}", Response::empty(200)).starts_with("Response {"));
         fn assert_send<T: Send>() {}
         assert_send::<ResponseBox>();
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn hand_built_headers_never_split_the_head(
+            name in proptest::collection::vec(0u8..128, 1..8),
+            value in proptest::collection::vec(0u8..128, 0..16),
+            status in proptest::num::u16::ANY,
+            head_request in proptest::bool::ANY,
+            len in proptest::option::of(0usize..40_000),
+        ) {
+            let header = Header {
+                field: crate::HeaderField::from_bytes(name).unwrap(),
+                value: ascii::AsciiString::from_ascii(value).unwrap(),
+            };
+            let body = vec![b'b'; len.unwrap_or(100)];
+            let mut response = Response::new(StatusCode(status), vec![], Cursor::new(body), len, None);
+            response.add_header(header);
+            let c = WriteContext { head_request, ..ctx(V11) };
+            let mut out = Vec::new();
+            match response.write_message(&c, &mut out) {
+                Err(e) => {
+                    proptest::prop_assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+                    proptest::prop_assert!(out.is_empty());
+                }
+                Ok(_) => {
+                    let end = out.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+                    let head = &out[..end];
+                    // every line is a status line or "token: value"
+                    for (i, line) in head.split(|&b| b == b'\n').enumerate() {
+                        let line = line.strip_suffix(b"\r").unwrap_or(line);
+                        proptest::prop_assert!(!line.contains(&b'\r') && !line.contains(&0));
+                        if i > 0 {
+                            let colon = line.iter().position(|&b| b == b':').unwrap();
+                            proptest::prop_assert!(crate::HeaderField::from_bytes(&line[..colon])
+                                .map(|f| f.is_valid())
+                                .unwrap_or(false));
+                        }
+                    }
+                }
+            }
+        }
     }
 }

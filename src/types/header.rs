@@ -384,4 +384,31 @@ mod tests {
         };
         assert!(!hand_made.is_valid());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic_and_accepted_headers_are_safe(
+            name in proptest::collection::vec(proptest::num::u8::ANY, 0..12),
+            value in proptest::collection::vec(proptest::num::u8::ANY, 0..24),
+        ) {
+            if let Some(h) = Header::from_parsed(&name, &value) {
+                proptest::prop_assert!(h.is_valid());
+                let text = h.to_string();
+                proptest::prop_assert!(!text.contains(['\r', '\n', '\0']));
+                let again: Header = text.parse().unwrap();
+                proptest::prop_assert_eq!(again.field, h.field);
+                proptest::prop_assert_eq!(again.value, h.value);
+            }
+            if let Ok(h) = Header::from_bytes(name.clone(), value.clone()) {
+                proptest::prop_assert!(h.is_valid());
+            }
+            let _ = HeaderField::from_bytes(name.clone());
+            let _ = crate::Method::from_bytes(&name);
+            if let Ok(s) = std::str::from_utf8(&value) {
+                let _ = s.parse::<Header>();
+                let _ = s.parse::<HeaderField>();
+                let _ = s.parse::<crate::Method>();
+            }
+        }
+    }
 }
