@@ -4,9 +4,21 @@
 #![doc(test(attr(deny(warnings))))]
 //! (crate docs: written at the end)
 
+mod config;
+mod listen;
 mod proto;
+mod request;
 mod response;
+mod runtime;
+mod server;
+mod testing;
+mod transport;
 mod types;
 
+pub use config::{ServerConfig, SslConfig};
+pub use listen::{ConfigListenAddr, ListenAddr, Listener};
+pub use request::{ReadWrite, Request};
 pub use response::{Response, ResponseBox};
+pub use server::{IncomingRequests, Server};
+pub use testing::TestRequest;
 pub use types::{HTTPVersion, Header, HeaderField, Method, StatusCode};

@@ -1,0 +1,715 @@
+//! [`Request`]: one HTTP request handed to a handler, with its body reader and the right to
+//! send exactly one response.
+//!
+//! ```text
+//!   recv() ──► Request ──as_reader()──► body bytes straight from the socket
+//!                 │                     (100 Continue first if the client asked; the read
+//!                 │                      side returns to the event loop when the body ends)
+//!                 ├─respond(resp)──► written in request order on the connection
+//!                 ├─into_writer()──► raw writer; the connection closes after it
+//!                 ├─upgrade(p, resp)► 101-style response, then the raw stream
+//!                 └─drop──────────► empty 500
+//! ```
+//!
+//! # Invariants
+//! - Every request gets exactly one response (or the connection closes): `Drop` answers 500.
+//! - Before a response is written the rest of the body is drained (up to a bound) so the
+//!   connection can carry the next request; otherwise the connection closes after it.
+
+use std::fmt;
+use std::io::{self, Cursor, Read, Write};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::proto::decode::BodyDecoder;
+use crate::proto::encode::error_response;
+use crate::proto::head::{BodyKind, RequestHead};
+use crate::response::{WriteContext, Written};
+use crate::runtime::conn::{Conn, Turn};
+use crate::runtime::driver::Msg;
+use crate::runtime::readbuf::ReadBuf;
+use crate::transport::Readiness;
+use crate::{HTTPVersion, Header, Method, Response, StatusCode};
+
+/// Anything that can be read from and written to: what [`Request::upgrade`] hands over.
+pub trait ReadWrite: Read + Write {}
+
+impl<T> ReadWrite for T where T: Read + Write {}
+
+/// Responses up to this size (known in advance) are rendered in memory, so that a handler
+/// answering out of order never waits for the handlers of earlier requests.
+const PARK_LIMIT: usize = 64 * 1024;
+/// How much of an unread request body is drained before responding to keep the connection.
+const DRAIN_LIMIT: u64 = 1024 * 1024;
+
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// An HTTP request received by the [`Server`](crate::Server).
+///
+/// Answer it with [`respond`](Request::respond); a request dropped without an answer gets an
+/// empty `500 Internal Server Error`.
+///
+/// ```no_run
+/// use tiny_http::{Response, Server};
+///
+/// let server = Server::http("127.0.0.1:8000").unwrap();
+/// for mut request in server.incoming_requests() {
+///     let mut body = String::new();
+///     request.as_reader().read_to_string(&mut body).unwrap();
+///     let reply = format!("{} {} ({} body bytes)", request.method(), request.url(), body.len());
+///     request.respond(Response::from_string(reply)).unwrap();
+/// }
+/// ```
+pub struct Request {
+    method: Method,
+    url: String,
+    headers: Vec<Header>,
+    version: HTTPVersion,
+    body_length: Option<usize>,
+    remote_addr: Option<SocketAddr>,
+    secure: bool,
+    body: Body,
+    reply: Option<Reply>,
+}
+
+/// Where the body bytes come from.
+enum Body {
+    Memory(Cursor<Vec<u8>>),
+    Socket(Box<SocketBody>),
+}
+
+/// Where the response goes: a connection and this request's place in its response order.
+struct Reply {
+    conn: Option<Arc<Conn>>,
+    seq: u64,
+    version: HTTPVersion,
+    head_request: bool,
+    keep_alive: bool,
+}
+
+impl Request {
+    /// Builds a request parsed by the event loop. `buf` is the read side when the request has
+    /// a body or may switch protocols (`hold`: keep the read side until the response).
+    pub(crate) fn from_network(
+        head: RequestHead,
+        conn: Arc<Conn>,
+        seq: u64,
+        buf: Option<ReadBuf>,
+        hold: bool,
+    ) -> Request {
+        let body_length = match head.body {
+            BodyKind::Length(n) => usize::try_from(n).ok(),
+            BodyKind::Chunked => None,
+            BodyKind::Empty => head
+                .headers
+                .iter()
+                .any(|h| h.field.equiv("Content-Length"))
+                .then_some(0),
+        };
+        let body = match buf {
+            Some(buf) => Body::Socket(Box::new(SocketBody {
+                decoder: BodyDecoder::new(&head.body, conn.settings.limits.max_body_size),
+                continue_due: head.expect_continue && !matches!(head.body, BodyKind::Empty),
+                conn: conn.clone(),
+                seq,
+                buf,
+                hold,
+                keep_alive: head.keep_alive,
+                state: BodyState::Reading,
+            })),
+            None => Body::Memory(Cursor::new(Vec::new())),
+        };
+        Request {
+            reply: Some(Reply {
+                seq,
+                version: head.version.clone(),
+                head_request: head.method == Method::Head,
+                keep_alive: head.keep_alive,
+                conn: Some(conn.clone()),
+            }),
+            remote_addr: conn.remote_addr,
+            secure: conn.secure,
+            method: head.method,
+            url: head.target,
+            headers: head.headers,
+            version: head.version,
+            body_length,
+            body,
+        }
+    }
+
+    /// Builds a request with no network behind it (see [`TestRequest`](crate::TestRequest)):
+    /// the body comes from memory and the response is discarded.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn in_memory(
+        method: Method,
+        url: String,
+        headers: Vec<Header>,
+        version: HTTPVersion,
+        body: Vec<u8>,
+        remote_addr: Option<SocketAddr>,
+        secure: bool,
+    ) -> Request {
+        Request {
+            reply: Some(Reply {
+                conn: None,
+                seq: 0,
+                version: version.clone(),
+                head_request: method == Method::Head,
+                keep_alive: true,
+            }),
+            body_length: Some(body.len()),
+            body: Body::Memory(Cursor::new(body)),
+            method,
+            url,
+            headers,
+            version,
+            remote_addr,
+            secure,
+        }
+    }
+
+    /// True if the request arrived over TLS.
+    pub fn secure(&self) -> bool {
+        self.secure
+    }
+
+    /// The request method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The request target exactly as sent, e.g. `/search?q=rust`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The header fields, in the order received, duplicates kept.
+    pub fn headers(&self) -> &[Header] {
+        &self.headers
+    }
+
+    /// The HTTP version of the request.
+    pub fn http_version(&self) -> &HTTPVersion {
+        &self.version
+    }
+
+    /// The body's length from `Content-Length`, when the client sent one.
+    pub fn body_length(&self) -> Option<usize> {
+        self.body_length
+    }
+
+    /// The client's address; `None` on unix sockets.
+    pub fn remote_addr(&self) -> Option<&SocketAddr> {
+        self.remote_addr.as_ref()
+    }
+
+    /// The request body: exactly its bytes (de-chunked), then end-of-file.
+    ///
+    /// When the client sent `Expect: 100-continue`, the interim `100 Continue` goes out on the
+    /// first read. A malformed chunked body gives `io::ErrorKind::InvalidData`, a client that
+    /// stops sending `TimedOut`, a client that closes early `UnexpectedEof`.
+    pub fn as_reader(&mut self) -> &mut dyn Read {
+        &mut self.body
+    }
+
+    /// Sends `response` to the client.
+    ///
+    /// Responses on one connection reach the client in request order whatever order they are
+    /// given in; a small response (known length up to 64 KiB) given early is kept in memory
+    /// until its turn, a larger one waits for its turn. Errors caused by a client that went
+    /// away (broken pipe, reset, aborted) are not reported.
+    pub fn respond<R: Read>(mut self, response: Response<R>) -> io::Result<()> {
+        let body_ok = self.body.finish();
+        match self.reply.take() {
+            Some(reply) => reply.send(response, body_ok),
+            None => Ok(()),
+        }
+    }
+
+    /// Hands over the raw response stream: whatever is written reaches the client as is
+    /// (status line and headers included), and the connection closes when the writer drops.
+    pub fn into_writer(mut self) -> Box<dyn Write + Send + 'static> {
+        let _ = self.body.finish();
+        let Some(reply) = self.reply.take() else {
+            return Box::new(io::sink());
+        };
+        match reply.conn {
+            Some(conn) if conn.wait_turn(reply.seq) == Turn::Go => Box::new(RawWriter {
+                conn,
+                seq: reply.seq,
+            }),
+            _ => Box::new(io::sink()),
+        }
+    }
+
+    /// Sends `response` with `Connection: upgrade` and `Upgrade: protocol` (normally a
+    /// `101 Switching Protocols`), then hands over the raw stream, starting with any bytes the
+    /// client sent right after its request.
+    ///
+    /// ```no_run
+    /// # let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    /// # let request = server.recv().unwrap();
+    /// use std::io::{Read, Write};
+    /// let response = tiny_http::Response::empty(101);
+    /// let mut stream = request.upgrade("echo", response);
+    /// let mut buf = [0; 1024];
+    /// let n = stream.read(&mut buf).unwrap();
+    /// stream.write_all(&buf[..n]).unwrap();
+    /// ```
+    pub fn upgrade<R: Read>(
+        mut self,
+        protocol: &str,
+        response: Response<R>,
+    ) -> Box<dyn ReadWrite + Send> {
+        let Some(reply) = self.reply.take() else {
+            return Box::new(Cursor::new(Vec::new()));
+        };
+        let Some(conn) = reply.conn.clone() else {
+            let _ = reply.send_upgrade(response, protocol);
+            return Box::new(Cursor::new(Vec::new()));
+        };
+        let leftover = match &mut self.body {
+            Body::Socket(b) if b.state == BodyState::Reading && b.decoder.is_done() => {
+                b.state = BodyState::Upgraded;
+                std::mem::take(&mut b.buf)
+            }
+            // The body was not consumed (or already went back to the event loop): the bytes
+            // that follow cannot be told apart from the new protocol's.
+            _ => ReadBuf::default(),
+        };
+        match reply.send_upgrade(response, protocol) {
+            Ok(()) => Box::new(Upgraded {
+                conn,
+                buf: leftover,
+            }),
+            Err(e) => {
+                log::debug!("upgrade failed: {e}");
+                Box::new(Upgraded {
+                    conn,
+                    buf: ReadBuf::default(),
+                })
+            }
+        }
+    }
+}
+
+impl Drop for Request {
+    fn drop(&mut self) {
+        if let Some(reply) = self.reply.take() {
+            let body_ok = self.body.finish();
+            let _ = reply.send(Response::empty(StatusCode(500)), body_ok);
+        }
+    }
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Request({} {} from {:?})",
+            self.method, self.url, self.remote_addr
+        )
+    }
+}
+
+impl Reply {
+    fn context<'a>(&self, body_ok: bool, upgrade: Option<&'a str>) -> WriteContext<'a> {
+        WriteContext {
+            version: self.version.clone(),
+            head_request: self.head_request,
+            keep_alive: self.keep_alive && body_ok,
+            upgrade,
+        }
+    }
+
+    fn send<R: Read>(self, response: Response<R>, body_ok: bool) -> io::Result<()> {
+        let ctx = self.context(body_ok, None);
+        let Some(conn) = &self.conn else {
+            return response.write_message(&ctx, io::sink()).map(drop);
+        };
+        let small = response.data_length().is_some_and(|n| n <= PARK_LIMIT);
+        if small {
+            let mut bytes = Vec::new();
+            return match response.write_message(&ctx, &mut bytes) {
+                Ok(Written { keep_alive }) => {
+                    ignore_disconnect(conn.submit(self.seq, bytes, keep_alive))
+                }
+                Err(e) => {
+                    // Nothing reached the client yet: it gets a 500 instead, then the close.
+                    let mut bytes = Vec::new();
+                    error_response(StatusCode(500), &self.version, &mut bytes);
+                    let _ = conn.submit(self.seq, bytes, false);
+                    Err(e)
+                }
+            };
+        }
+        if conn.wait_turn(self.seq) == Turn::Closed {
+            return Ok(());
+        }
+        let mut writer = SocketWriter { conn, written: 0 };
+        match response.write_message(&ctx, &mut writer) {
+            Ok(Written { keep_alive }) => {
+                conn.end_turn(self.seq, keep_alive);
+                Ok(())
+            }
+            Err(e) => {
+                if writer.written == 0 {
+                    let mut bytes = Vec::new();
+                    error_response(StatusCode(500), &self.version, &mut bytes);
+                    let _ = writer.write_all(&bytes);
+                }
+                conn.end_turn(self.seq, false);
+                ignore_disconnect(Err(e))
+            }
+        }
+    }
+
+    fn send_upgrade<R: Read>(self, response: Response<R>, protocol: &str) -> io::Result<()> {
+        let ctx = self.context(true, Some(protocol));
+        let Some(conn) = &self.conn else {
+            return response.write_message(&ctx, io::sink()).map(drop);
+        };
+        if conn.wait_turn(self.seq) == Turn::Closed {
+            return Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "connection closed before the upgrade",
+            ));
+        }
+        let result = response.write_message(&ctx, SocketWriter { conn, written: 0 });
+        conn.detach(self.seq);
+        result.map(drop)
+    }
+}
+
+/// Errors that only mean "the client went away" are not the handler's problem.
+fn ignore_disconnect(result: io::Result<()>) -> io::Result<()> {
+    match result {
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::BrokenPipe
+                    | io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::ConnectionAborted
+                    | io::ErrorKind::NotConnected
+            ) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// Writes a response straight to the socket during its turn, waiting when the socket is full.
+struct SocketWriter<'a> {
+    conn: &'a Conn,
+    written: usize,
+}
+
+impl Write for SocketWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = write_some(self.conn, buf)?;
+        self.written += n;
+        Ok(n)
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        loop {
+            match self.conn.stream.write_vectored(bufs) {
+                Ok(n) => {
+                    self.written += n;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self
+                    .conn
+                    .stream
+                    .wait(Readiness::Writable, self.conn.write_deadline())?,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn write_some(conn: &Conn, buf: &[u8]) -> io::Result<usize> {
+    loop {
+        match conn.stream.write(buf) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => conn
+                .stream
+                .wait(Readiness::Writable, conn.write_deadline())?,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn read_some(
+    conn: &Conn,
+    buf: &mut [u8],
+    deadline: impl Fn() -> Option<Instant>,
+) -> io::Result<usize> {
+    loop {
+        match conn.stream.read(buf) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                conn.stream.wait(Readiness::Readable, deadline())?
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The writer behind [`Request::into_writer`]; the connection closes when it drops.
+struct RawWriter {
+    conn: Arc<Conn>,
+    seq: u64,
+}
+
+impl Write for RawWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        write_some(&self.conn, buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for RawWriter {
+    fn drop(&mut self) {
+        self.conn.end_turn(self.seq, false);
+    }
+}
+
+/// The stream behind [`Request::upgrade`]: bytes read ahead first, then the socket.
+struct Upgraded {
+    conn: Arc<Conn>,
+    buf: ReadBuf,
+}
+
+impl Read for Upgraded {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if !self.buf.is_empty() {
+            let n = self.buf.filled().len().min(out.len());
+            out[..n].copy_from_slice(&self.buf.filled()[..n]);
+            self.buf.consume(n);
+            self.buf.release_if_empty();
+            return Ok(n);
+        }
+        // The new protocol decides how long silence may last: no deadline here.
+        read_some(&self.conn, out, || None)
+    }
+}
+
+impl Write for Upgraded {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        write_some(&self.conn, buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for Upgraded {
+    fn drop(&mut self) {
+        self.conn.stream.shutdown(std::net::Shutdown::Both);
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyState {
+    /// The body (or the pause after an upgrade candidate) is in progress.
+    Reading,
+    /// The read side went back to the event loop (or ended with the connection).
+    Returned,
+    /// Reading failed or was abandoned: no request follows on this connection.
+    Broken,
+    /// The read side was handed to an upgraded stream.
+    Upgraded,
+}
+
+/// A request body read straight from the connection by the handler's thread.
+struct SocketBody {
+    conn: Arc<Conn>,
+    seq: u64,
+    buf: ReadBuf,
+    decoder: BodyDecoder,
+    /// `100 Continue` is still to be sent (on the first read).
+    continue_due: bool,
+    /// Keep the read side after the body ends, until the response (Upgrade / CONNECT).
+    hold: bool,
+    keep_alive: bool,
+    state: BodyState,
+}
+
+impl Read for Body {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Body::Memory(c) => c.read(out),
+            Body::Socket(b) => b.read(out),
+        }
+    }
+}
+
+impl Body {
+    /// Prepares for the response; returns whether the connection can carry another request.
+    fn finish(&mut self) -> bool {
+        match self {
+            Body::Memory(_) => true,
+            Body::Socket(b) => b.finish(),
+        }
+    }
+}
+
+impl SocketBody {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        match self.state {
+            BodyState::Reading => {}
+            BodyState::Broken => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "the request body could not be read",
+                ))
+            }
+            BodyState::Returned | BodyState::Upgraded => return Ok(0),
+        }
+        if out.is_empty() {
+            return Ok(0);
+        }
+        if self.decoder.is_done() {
+            self.body_done();
+            return Ok(0);
+        }
+        if self.continue_due {
+            self.continue_due = false;
+            if let Err(e) = self.conn.send_interim(self.seq, CONTINUE) {
+                return Err(self.fail(e));
+            }
+        }
+        loop {
+            if !self.buf.is_empty() {
+                match self.decoder.decode(self.buf.filled(), out) {
+                    Ok((used, produced)) => {
+                        self.buf.consume(used);
+                        if self.decoder.is_done() {
+                            self.body_done();
+                        }
+                        if produced > 0 || self.decoder.is_done() {
+                            return Ok(produced);
+                        }
+                        if used > 0 && !self.buf.is_empty() {
+                            continue;
+                        }
+                    }
+                    Err(e) => return Err(self.fail(e.into())),
+                }
+            }
+            let timeout = self.conn.settings.timeouts.body_stall;
+            let deadline = || Instant::now().checked_add(timeout);
+            if let (true, Some(left)) = (self.buf.is_empty(), self.decoder.remaining_length()) {
+                // Fixed-length body and nothing buffered: read straight into the caller's buffer.
+                let want = usize::try_from(left).unwrap_or(usize::MAX).min(out.len());
+                let n = match read_some(&self.conn, &mut out[..want], deadline) {
+                    Ok(0) => return Err(self.fail(early_eof())),
+                    Ok(n) => n,
+                    Err(e) => return Err(self.fail(e)),
+                };
+                self.decoder.consume_direct(n);
+                if self.decoder.is_done() {
+                    self.body_done();
+                }
+                return Ok(n);
+            }
+            match read_some(&self.conn, self.buf.spare(), deadline) {
+                Ok(0) => return Err(self.fail(early_eof())),
+                Ok(n) => self.buf.commit(n),
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
+    }
+
+    /// The body is complete: give the read side back so the next request is parsed now.
+    fn body_done(&mut self) {
+        if self.hold || self.state != BodyState::Reading {
+            return;
+        }
+        self.state = BodyState::Returned;
+        if self.keep_alive {
+            let buf = std::mem::take(&mut self.buf);
+            self.conn
+                .driver()
+                .send(Msg::ReadReturned(self.conn.key, buf));
+        } else {
+            self.conn.set_read_end(self.seq + 1);
+        }
+    }
+
+    /// The body cannot be read to its end: this request is the connection's last.
+    fn fail(&mut self, e: io::Error) -> io::Error {
+        if self.state == BodyState::Reading {
+            self.state = BodyState::Broken;
+            self.conn.set_read_end(self.seq + 1);
+        }
+        log::debug!("request body: {e}");
+        e
+    }
+
+    fn finish(&mut self) -> bool {
+        self.hold = false;
+        if self.state == BodyState::Reading && self.decoder.is_done() {
+            self.body_done();
+        }
+        match self.state {
+            BodyState::Returned => return self.keep_alive,
+            BodyState::Broken | BodyState::Upgraded => return false,
+            BodyState::Reading => {}
+        }
+        if self.continue_due {
+            // The client waits for our go-ahead before sending the body; answering without
+            // it means the body never comes, so this response ends the connection.
+            let _ = self.fail(io::Error::new(io::ErrorKind::Other, "body not requested"));
+            return false;
+        }
+        let mut sink = [0u8; 8192];
+        let mut drained = 0u64;
+        while self.state == BodyState::Reading {
+            match self.read(&mut sink) {
+                Ok(0) => break,
+                Ok(n) => {
+                    drained += n as u64;
+                    if drained > DRAIN_LIMIT {
+                        let _ = self.fail(io::Error::new(
+                            io::ErrorKind::Other,
+                            "body too large to drain",
+                        ));
+                        return false;
+                    }
+                }
+                Err(_) => return false,
+            }
+        }
+        self.state == BodyState::Returned && self.keep_alive
+    }
+}
+
+fn early_eof() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "the client closed the connection before the end of the body",
+    )
+}
+
+impl Request {
+    /// The connection of a request that came from the network (the event loop's use).
+    pub(crate) fn connection(&self) -> Option<&Conn> {
+        self.reply.as_ref().and_then(|r| r.conn.as_deref())
+    }
+}

@@ -1,0 +1,315 @@
+//! One connection as shared between the event loop and handler threads.
+//!
+//! ```text
+//!   event loop (driver)                     handler threads
+//!   ───────────────────                     ───────────────
+//!   parses heads, numbers requests 0,1,2..  Request #k holds Arc<Conn> and seq k
+//!   lends the read side to a body reader ─► body bytes read straight from the socket
+//!   gets it back when the body is done   ◄─ ReadReturned
+//!                                           response #k waits for its *turn* (k == next),
+//!                                           or, when small, is rendered and parked in
+//!                                           `pending` for whoever finishes #k-1 to write
+//!   closes (lingering) on Close          ◄─ the last response is out and no request follows
+//! ```
+//!
+//! # Invariants
+//! - Bytes of response k are written only while `next == k` and by the one thread that set
+//!   `writing`; responses therefore leave in request order whatever order handlers finish in.
+//! - After `closed` is set no byte is written: later responses are discarded silently.
+//! - The driver is told `Close` exactly once, when `closed` is set or when every request that
+//!   will ever exist (`read_end`) has been answered.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::net::{Shutdown, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Instant;
+
+use crate::config::Settings;
+use crate::runtime::driver::{ConnKey, DriverHandle, Msg};
+use crate::transport::{self, Stream};
+
+/// A connection shared by the driver and the requests handed out on it.
+#[derive(Debug)]
+pub(crate) struct Conn {
+    pub(crate) stream: Stream,
+    pub(crate) remote_addr: Option<SocketAddr>,
+    pub(crate) secure: bool,
+    pub(crate) key: ConnKey,
+    pub(crate) settings: Arc<Settings>,
+    driver: Arc<DriverHandle>,
+    live: Arc<AtomicUsize>,
+    writes: Mutex<WriteState>,
+    turn: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct WriteState {
+    /// The sequence number of the response that may be written next.
+    next: u64,
+    /// A thread is writing response `next` (or pending bytes) right now.
+    writing: bool,
+    /// No more bytes will be written on this connection.
+    closed: bool,
+    /// No request with a sequence number at or above this will ever exist.
+    read_end: Option<u64>,
+    /// The driver has been told to close the connection.
+    close_sent: bool,
+    /// Whole responses rendered ahead of their turn: (bytes, keep the connection alive after).
+    pending: BTreeMap<u64, (Vec<u8>, bool)>,
+    /// An interim response (100 Continue) waiting for its request's turn.
+    interim: Option<(u64, Vec<u8>)>,
+}
+
+/// The outcome of waiting for a response's turn.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Turn {
+    /// It is this response's turn; the caller must call [`Conn::end_turn`] when done.
+    Go,
+    /// The connection is closed; the response is discarded.
+    Closed,
+}
+
+impl Conn {
+    pub(crate) fn new(
+        stream: Stream,
+        remote_addr: Option<SocketAddr>,
+        key: ConnKey,
+        settings: Arc<Settings>,
+        driver: Arc<DriverHandle>,
+        live: Arc<AtomicUsize>,
+    ) -> Conn {
+        live.fetch_add(1, Ordering::Relaxed);
+        Conn {
+            stream,
+            remote_addr,
+            secure: false,
+            key,
+            settings,
+            driver,
+            live,
+            writes: Mutex::new(WriteState::default()),
+            turn: Condvar::new(),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, WriteState> {
+        // A panic while holding this lock cannot leave the state inconsistent (every update is
+        // a plain assignment), so a poisoned lock is used as is.
+        self.writes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The deadline for the next write to make progress.
+    pub(crate) fn write_deadline(&self) -> Option<Instant> {
+        Instant::now().checked_add(self.settings.timeouts.write_stall)
+    }
+
+    /// Blocks until response `seq` may be written (or the connection is closed).
+    pub(crate) fn wait_turn(&self, seq: u64) -> Turn {
+        let mut st = self.state();
+        loop {
+            if st.closed {
+                return Turn::Closed;
+            }
+            if st.next == seq && !st.writing {
+                st.writing = true;
+                let interim = take_interim(&mut st, seq);
+                drop(st);
+                if let Some(bytes) = interim {
+                    if self.write_bytes(&bytes).is_err() {
+                        self.end_turn(seq, false);
+                        return Turn::Closed;
+                    }
+                }
+                return Turn::Go;
+            }
+            st = self.turn.wait(st).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Writes a whole rendered response now if it is its turn, or parks it for the thread
+    /// that finishes the response before it. Never blocks on other handlers.
+    pub(crate) fn submit(&self, seq: u64, bytes: Vec<u8>, keep_alive: bool) -> io::Result<()> {
+        self.submit_until(seq, bytes, keep_alive, None)
+    }
+
+    /// [`submit`](Self::submit) for the event loop, which must never wait on a client: the
+    /// bytes are written with a single non-blocking attempt and the connection then closes.
+    pub(crate) fn submit_from_driver(&self, seq: u64, bytes: Vec<u8>) -> io::Result<()> {
+        self.submit_until(seq, bytes, false, Some(Instant::now()))
+    }
+
+    fn submit_until(
+        &self,
+        seq: u64,
+        bytes: Vec<u8>,
+        keep_alive: bool,
+        deadline: Option<Instant>,
+    ) -> io::Result<()> {
+        let mut st = self.state();
+        if st.closed {
+            return Ok(());
+        }
+        if st.next != seq || st.writing {
+            st.pending.insert(seq, (bytes, keep_alive));
+            return Ok(());
+        }
+        st.writing = true;
+        let interim = take_interim(&mut st, seq);
+        drop(st);
+        let mut result = Ok(());
+        let deadline = deadline.or_else(|| self.write_deadline());
+        if let Some(interim) = interim {
+            result = self.write_bytes_until(&interim, deadline);
+        }
+        if result.is_ok() {
+            result = self.write_bytes_until(&bytes, deadline);
+        }
+        self.end_turn(seq, keep_alive && result.is_ok());
+        result
+    }
+
+    /// Sends an interim response (100 Continue) for request `seq`: now if it is its turn,
+    /// otherwise right before that request's final response.
+    pub(crate) fn send_interim(&self, seq: u64, bytes: &[u8]) -> io::Result<()> {
+        let mut st = self.state();
+        if st.closed {
+            return Ok(());
+        }
+        if st.next != seq || st.writing {
+            st.interim = Some((seq, bytes.to_vec()));
+            return Ok(());
+        }
+        st.writing = true;
+        drop(st);
+        let result = self.write_bytes(bytes);
+        let mut st = self.state();
+        st.closed |= result.is_err();
+        self.write_parked(st);
+        result
+    }
+
+    /// Ends response `seq`'s turn: advances to the next response and writes any that were
+    /// parked, in order. `keep_alive == false` closes the connection after this response.
+    pub(crate) fn end_turn(&self, seq: u64, keep_alive: bool) {
+        let mut st = self.state();
+        debug_assert!(st.writing && st.next == seq);
+        st.next = seq + 1;
+        if !keep_alive {
+            st.closed = true;
+        }
+        self.write_parked(st);
+    }
+
+    /// Writes whatever was parked for the responses now due, then releases the writer role.
+    fn write_parked<'a>(&'a self, mut st: MutexGuard<'a, WriteState>) {
+        while !st.closed {
+            let next = st.next;
+            if let Some(interim) = take_interim(&mut st, next) {
+                drop(st);
+                let ok = self.write_bytes(&interim).is_ok();
+                st = self.state();
+                st.closed |= !ok;
+                continue;
+            }
+            let Some((bytes, keep)) = st.pending.remove(&next) else {
+                break;
+            };
+            drop(st);
+            let ok = self.write_bytes(&bytes).is_ok();
+            st = self.state();
+            st.next = next + 1;
+            st.closed |= !(ok && keep);
+        }
+        st.writing = false;
+        self.after_write(st);
+    }
+
+    /// Records that no request numbered `end` or higher will be handed out (the client closed,
+    /// asked to close, broke the protocol, or an unread body made the stream unusable).
+    pub(crate) fn set_read_end(&self, end: u64) {
+        let mut st = self.state();
+        if st.read_end.map_or(true, |e| end < e) {
+            st.read_end = Some(end);
+        }
+        self.after_write(st);
+    }
+
+    /// Closes the connection for writing now (server-side error, upgrade hand-over).
+    pub(crate) fn mark_closed(&self) {
+        let mut st = self.state();
+        st.closed = true;
+        self.after_write(st);
+    }
+
+    /// The event loop's mailbox.
+    pub(crate) fn driver(&self) -> &DriverHandle {
+        &self.driver
+    }
+
+    /// The connection was upgraded after response `seq`: no HTTP response follows, and the
+    /// event loop forgets the connection without closing it (the upgraded stream owns it now).
+    pub(crate) fn detach(&self, seq: u64) {
+        let mut st = self.state();
+        st.next = seq + 1;
+        st.writing = false;
+        st.closed = true;
+        st.close_sent = true;
+        st.pending.clear();
+        drop(st);
+        self.turn.notify_all();
+        self.driver.send(Msg::Detach(self.key));
+    }
+
+    /// How many responses have been completed (for the driver's idle check).
+    pub(crate) fn responses_done(&self) -> u64 {
+        self.state().next
+    }
+
+    /// Wakes waiters and, when nothing more will be written, tells the driver to close.
+    fn after_write<'a>(&'a self, mut st: MutexGuard<'a, WriteState>) {
+        let finished = st.closed || st.read_end.is_some_and(|end| st.next >= end);
+        let notify = finished && !st.writing && !st.close_sent;
+        if notify {
+            st.close_sent = true;
+            st.closed = true;
+            st.pending.clear();
+        }
+        drop(st);
+        self.turn.notify_all();
+        if notify {
+            self.driver.send(Msg::Close(self.key));
+        }
+    }
+
+    /// Writes bytes for the current turn, waiting for writability up to the write deadline.
+    fn write_bytes(&self, bytes: &[u8]) -> io::Result<()> {
+        self.write_bytes_until(bytes, self.write_deadline())
+    }
+
+    fn write_bytes_until(&self, bytes: &[u8], deadline: Option<Instant>) -> io::Result<()> {
+        let result = transport::write_all(&self.stream, bytes, deadline);
+        if let Err(e) = &result {
+            log::debug!("connection {:?}: write failed: {e}", self.remote_addr);
+            self.stream.shutdown(Shutdown::Both);
+        }
+        result
+    }
+}
+
+fn take_interim(st: &mut WriteState, seq: u64) -> Option<Vec<u8>> {
+    match st.interim.take() {
+        Some((s, bytes)) if s == seq => Some(bytes),
+        other => {
+            st.interim = other;
+            None
+        }
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.live.fetch_sub(1, Ordering::Relaxed);
+    }
+}

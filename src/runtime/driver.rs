@@ -1,0 +1,693 @@
+//! The event loop: one thread that accepts connections, reads and parses request heads,
+//! enforces connection deadlines, and hands requests to the queue that `recv()` pops.
+//!
+//! ```text
+//!            accept ──► Parsing ──head──► (no body) request queued, keep Parsing
+//!                        │   ▲   └─head──► (body / upgrade) request queued, read side Lent
+//!                        │   └──────────── ReadReturned (body done) ◄─┘
+//!   EOF, error, timeout, │
+//!   Connection: close ──►Ended ──Close (last response out)──► Lingering ──EOF/deadline──► gone
+//! ```
+//!
+//! # Invariants
+//! - The loop never blocks on a client: sockets are non-blocking, and the only writes it makes
+//!   (error responses) are attempted once and abandoned if the socket is full.
+//! - Every readiness event is drained until `WouldBlock` (mio's edge-triggered contract); a
+//!   read side coming back from a handler is parsed at once, without waiting for an event.
+//! - A connection's deadline is always armed while the loop owns its read side.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::io;
+use std::net::Shutdown;
+use std::os::fd::{AsFd, AsRawFd};
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Registry, Token, Waker};
+
+use crate::config::Settings;
+use crate::proto::encode::error_response;
+use crate::proto::error::ProtoError;
+use crate::proto::head::{parse_head, BodyKind, RequestHead};
+use crate::runtime::conn::Conn;
+use crate::runtime::queue::Queue;
+use crate::runtime::readbuf::ReadBuf;
+use crate::transport::Stream;
+use crate::{HTTPVersion, Request, StatusCode};
+
+const WAKER: Token = Token(usize::MAX);
+const LISTENER: Token = Token(usize::MAX - 1);
+/// Timer slot used for retrying `accept` after running out of file descriptors.
+const ACCEPT_TIMER: usize = usize::MAX;
+/// Back-off after EMFILE/ENFILE before accepting again.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Identifies a connection in the driver's table; `id` guards against slot reuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ConnKey {
+    index: usize,
+    id: u64,
+}
+
+/// Messages from handler threads (and the `Server`) to the event loop.
+#[derive(Debug)]
+pub(crate) enum Msg {
+    /// A request body was consumed: parse the next request from these bytes and the socket.
+    ReadReturned(ConnKey, ReadBuf),
+    /// The last response is out and nothing follows: close the connection (lingering).
+    Close(ConnKey),
+    /// The connection was upgraded: forget it without closing the socket.
+    Detach(ConnKey),
+    /// The `Server` was dropped: stop accepting and reading, finish what was handed out.
+    Shutdown,
+}
+
+/// The handlers' way to reach the event loop.
+#[derive(Debug)]
+pub(crate) struct DriverHandle {
+    msgs: Mutex<Vec<Msg>>,
+    waker: Waker,
+}
+
+impl DriverHandle {
+    /// Queues a message and wakes the loop (once per batch).
+    pub(crate) fn send(&self, msg: Msg) {
+        let mut msgs = self.msgs.lock().unwrap_or_else(|p| p.into_inner());
+        let first = msgs.is_empty();
+        msgs.push(msg);
+        drop(msgs);
+        if first {
+            if let Err(e) = self.waker.wake() {
+                log::error!("cannot wake the event loop: {e}");
+            }
+        }
+    }
+}
+
+/// A listening socket as the event loop sees it.
+#[derive(Debug)]
+pub(crate) enum ListenSocket {
+    Tcp(mio::net::TcpListener),
+    #[cfg(unix)]
+    Unix(mio::net::UnixListener),
+}
+
+impl ListenSocket {
+    fn accept(&self) -> io::Result<(Stream, Option<std::net::SocketAddr>)> {
+        match self {
+            ListenSocket::Tcp(l) => l.accept().map(|(s, a)| (Stream::Tcp(s), Some(a))),
+            #[cfg(unix)]
+            ListenSocket::Unix(l) => l.accept().map(|(s, _)| (Stream::Unix(s), None)),
+        }
+    }
+
+    fn raw_fd(&self) -> std::os::fd::RawFd {
+        match self {
+            ListenSocket::Tcp(l) => l.as_raw_fd(),
+            #[cfg(unix)]
+            ListenSocket::Unix(l) => l.as_raw_fd(),
+        }
+    }
+}
+
+/// Where a connection's read side is.
+#[derive(Debug, PartialEq, Eq)]
+enum ReadSide {
+    /// The loop reads and parses request heads.
+    Parsing,
+    /// A request's body reader (or an upgrade candidate) holds it.
+    Lent,
+    /// No more requests will be read; waiting for the last response to go out.
+    Ended,
+    /// Our side is shut down; draining the client's bytes until EOF or the linger deadline.
+    Lingering,
+}
+
+#[derive(Debug)]
+struct Entry {
+    conn: Arc<Conn>,
+    buf: ReadBuf,
+    side: ReadSide,
+    /// The sequence number the next parsed request gets.
+    next_seq: u64,
+    registered: bool,
+    /// When the current head started arriving (first byte), for the head deadline.
+    head_started: Option<Instant>,
+    deadline: Option<Instant>,
+    /// The deadline for which a timer is queued, if any (one live timer per connection).
+    timer_at: Option<Instant>,
+}
+
+/// Why a connection stops reading; logged, and decides whether anything is sent.
+#[derive(Debug, Clone, Copy)]
+enum CloseReason {
+    ClientClosed,
+    ClientAskedClose,
+    ProtocolError(ProtoError),
+    HeadTimeout,
+    IdleTimeout,
+    ReadError,
+    Shutdown,
+}
+
+impl CloseReason {
+    fn explain(&self) -> &'static str {
+        match self {
+            CloseReason::ClientClosed => "client closed the connection",
+            CloseReason::ClientAskedClose => "client asked to close (or HTTP/1.0)",
+            CloseReason::ProtocolError(e) => e.explain(),
+            CloseReason::HeadTimeout => "request head not received in time",
+            CloseReason::IdleTimeout => "keep-alive connection idle too long",
+            CloseReason::ReadError => "read error",
+            CloseReason::Shutdown => "server shutting down",
+        }
+    }
+}
+
+/// The event loop's state; runs on its own thread until shutdown completes.
+#[derive(Debug)]
+pub(crate) struct Driver {
+    poll: Poll,
+    listener: Option<ListenSocket>,
+    entries: Vec<Option<Entry>>,
+    free: Vec<usize>,
+    open: usize,
+    next_id: u64,
+    handle: Arc<DriverHandle>,
+    queue: Arc<Queue>,
+    settings: Arc<Settings>,
+    live: Arc<AtomicUsize>,
+    timers: BinaryHeap<Reverse<(Instant, usize, u64)>>,
+    accept_paused: bool,
+    shutting_down: bool,
+    batch: Vec<Request>,
+    scratch: Vec<u8>,
+}
+
+impl Driver {
+    /// Sets up the poller and registers the listener; errors surface from `Server::new`.
+    pub(crate) fn new(
+        listener: ListenSocket,
+        queue: Arc<Queue>,
+        settings: Arc<Settings>,
+        live: Arc<AtomicUsize>,
+    ) -> io::Result<(Driver, Arc<DriverHandle>)> {
+        let poll = Poll::new()?;
+        let waker = Waker::new(poll.registry(), WAKER)?;
+        let fd = listener.raw_fd();
+        poll.registry()
+            .register(&mut SourceFd(&fd), LISTENER, Interest::READABLE)?;
+        let handle = Arc::new(DriverHandle {
+            msgs: Mutex::new(Vec::new()),
+            waker,
+        });
+        let driver = Driver {
+            poll,
+            listener: Some(listener),
+            entries: Vec::new(),
+            free: Vec::new(),
+            open: 0,
+            next_id: 0,
+            handle: handle.clone(),
+            queue,
+            settings,
+            live,
+            timers: BinaryHeap::new(),
+            accept_paused: false,
+            shutting_down: false,
+            batch: Vec::new(),
+            scratch: vec![0; 16 * 1024],
+        };
+        Ok((driver, handle))
+    }
+
+    /// Runs until the server is dropped and every connection has closed.
+    pub(crate) fn run(mut self) {
+        let mut events = Events::with_capacity(1024);
+        loop {
+            let timeout = self
+                .timers
+                .peek()
+                .map(|Reverse((at, _, _))| at.saturating_duration_since(Instant::now()));
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    log::error!("event loop: poll failed: {e}");
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                continue;
+            }
+            for event in events.iter() {
+                match event.token() {
+                    WAKER => {}
+                    LISTENER => self.accept(),
+                    Token(index) => self.on_ready(index),
+                }
+            }
+            self.handle_messages();
+            self.fire_timers();
+            self.queue.push_all(&mut self.batch);
+            for request in self.batch.drain(..) {
+                // The server is gone and nobody will receive it: close its connection without
+                // writing from the event loop, then drop it (its reply finds the connection closed).
+                if let Some(conn) = request.connection() {
+                    conn.mark_closed();
+                }
+            }
+            if self.shutting_down && self.open == 0 {
+                log::debug!("event loop: shut down");
+                return;
+            }
+        }
+    }
+
+    fn registry(&self) -> &Registry {
+        self.poll.registry()
+    }
+
+    fn accept(&mut self) {
+        if self.accept_paused {
+            return;
+        }
+        loop {
+            let Some(listener) = &self.listener else {
+                return;
+            };
+            match listener.accept() {
+                Ok((stream, addr)) => self.add_connection(stream, addr),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if is_resource_exhaustion(&e) => {
+                    // Out of file descriptors or memory: pending connections stay in the
+                    // backlog; try again shortly instead of spinning or giving up.
+                    log::warn!("accept: {e}; pausing accepts for {ACCEPT_BACKOFF:?}");
+                    self.accept_paused = true;
+                    let at = Instant::now() + ACCEPT_BACKOFF;
+                    self.timers.push(Reverse((at, ACCEPT_TIMER, 0)));
+                    return;
+                }
+                // ECONNABORTED and friends concern one connection only.
+                Err(e) => log::debug!("accept: {e}; continuing"),
+            }
+        }
+    }
+
+    fn add_connection(&mut self, stream: Stream, addr: Option<std::net::SocketAddr>) {
+        stream.set_nodelay();
+        let index = self.free.pop().unwrap_or_else(|| {
+            self.entries.push(None);
+            self.entries.len() - 1
+        });
+        let key = ConnKey {
+            index,
+            id: self.next_id,
+        };
+        self.next_id += 1;
+        let conn = Arc::new(Conn::new(
+            stream,
+            addr,
+            key,
+            self.settings.clone(),
+            self.handle.clone(),
+            self.live.clone(),
+        ));
+        let fd = conn.stream.as_fd().as_raw_fd();
+        if let Err(e) =
+            self.registry()
+                .register(&mut SourceFd(&fd), Token(index), Interest::READABLE)
+        {
+            log::warn!("cannot register a new connection: {e}");
+            self.free.push(index);
+            return;
+        }
+        self.entries[index] = Some(Entry {
+            conn,
+            buf: ReadBuf::default(),
+            side: ReadSide::Parsing,
+            next_seq: 0,
+            registered: true,
+            head_started: None,
+            deadline: None,
+            timer_at: None,
+        });
+        self.open += 1;
+        self.arm_idle(index);
+    }
+
+    fn entry(&mut self, key: ConnKey) -> Option<&mut Entry> {
+        match self.entries.get_mut(key.index) {
+            Some(Some(e)) if e.conn.key == key => Some(e),
+            _ => None,
+        }
+    }
+
+    fn on_ready(&mut self, index: usize) {
+        let Some(Some(entry)) = self.entries.get(index) else {
+            return;
+        };
+        match entry.side {
+            ReadSide::Parsing => self.read_and_parse(index),
+            ReadSide::Lingering => self.drain_lingering(index),
+            // A handler owns the read side, or we stopped reading: nothing to do here.
+            ReadSide::Lent | ReadSide::Ended => {}
+        }
+    }
+
+    /// Parses every complete head in the buffer, reading more until the socket is drained.
+    fn read_and_parse(&mut self, index: usize) {
+        loop {
+            let Some(Some(entry)) = self.entries.get_mut(index) else {
+                return;
+            };
+            if entry.side != ReadSide::Parsing {
+                return;
+            }
+            if !entry.buf.is_empty() {
+                match parse_head(entry.buf.filled(), &self.settings.limits) {
+                    Ok(Some((head, used))) => {
+                        entry.buf.consume(used);
+                        entry.head_started = None;
+                        self.dispatch(index, head);
+                        continue;
+                    }
+                    Ok(None) => {
+                        if entry.head_started.is_none() {
+                            entry.head_started = Some(Instant::now());
+                        }
+                    }
+                    Err(e) => {
+                        self.stop_reading(index, CloseReason::ProtocolError(e));
+                        return;
+                    }
+                }
+            }
+            let entry = match self.entries.get_mut(index) {
+                Some(Some(e)) => e,
+                _ => return,
+            };
+            match entry.conn.stream.read(entry.buf.spare()) {
+                Ok(0) => {
+                    self.stop_reading(index, CloseReason::ClientClosed);
+                    return;
+                }
+                Ok(n) => entry.buf.commit(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    entry.buf.release_if_empty();
+                    if entry.head_started.is_some() {
+                        self.arm_head(index);
+                    } else {
+                        self.arm_idle(index);
+                    }
+                    return;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    log::debug!("read error: {e}");
+                    self.stop_reading(index, CloseReason::ReadError);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Turns a parsed head into a `Request` and decides who owns the read side next.
+    fn dispatch(&mut self, index: usize, head: RequestHead) {
+        let Some(Some(entry)) = self.entries.get_mut(index) else {
+            return;
+        };
+        let seq = entry.next_seq;
+        entry.next_seq += 1;
+        let keep_alive = head.keep_alive;
+        // The bytes after a body-less request that may switch protocols (Upgrade, CONNECT)
+        // belong to the handler until it answers, so parsing pauses (RFC 9110 §7.8, §9.3.6).
+        let may_switch = head.method == crate::Method::Connect
+            || head.headers.iter().any(|h| h.field.equiv("Upgrade"));
+        let lend = !matches!(head.body, BodyKind::Empty) || may_switch;
+        if lend {
+            let buf = std::mem::take(&mut entry.buf);
+            entry.side = ReadSide::Lent;
+            entry.deadline = None;
+            if entry.registered {
+                let fd = entry.conn.stream.as_fd().as_raw_fd();
+                let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
+                entry.registered = false;
+            }
+            let request =
+                Request::from_network(head, entry.conn.clone(), seq, Some(buf), may_switch);
+            self.batch.push(request);
+        } else {
+            let request = Request::from_network(head, entry.conn.clone(), seq, None, false);
+            self.batch.push(request);
+            if !keep_alive {
+                self.stop_reading(index, CloseReason::ClientAskedClose);
+            }
+        }
+    }
+
+    /// No more requests will be read from this connection; answer an error if one is due.
+    fn stop_reading(&mut self, index: usize, reason: CloseReason) {
+        let Some(Some(entry)) = self.entries.get_mut(index) else {
+            return;
+        };
+        match reason {
+            CloseReason::ClientClosed | CloseReason::ClientAskedClose | CloseReason::Shutdown => {
+                log::trace!("{:?}: {}", entry.conn.remote_addr, reason.explain())
+            }
+            _ => log::info!("closing {:?}: {}", entry.conn.remote_addr, reason.explain()),
+        }
+        let status = match reason {
+            CloseReason::ProtocolError(e) => e.status(),
+            // A request was in progress and nothing of its response was written (RFC 9110 §15.5.9).
+            CloseReason::HeadTimeout => Some(StatusCode(408)),
+            _ => None,
+        };
+        entry.buf = ReadBuf::default();
+        entry.side = ReadSide::Ended;
+        entry.deadline = None;
+        if let Some(status) = status {
+            let seq = entry.next_seq;
+            entry.next_seq += 1;
+            let mut bytes = Vec::new();
+            error_response(status, &HTTPVersion(1, 1), &mut bytes);
+            // Written now if the connection is idle, else after the responses before it; from
+            // the event loop it is a single non-blocking attempt.
+            let _ = entry.conn.submit_from_driver(seq, bytes);
+        }
+        let end = entry.next_seq;
+        entry.conn.set_read_end(end);
+    }
+
+    fn handle_messages(&mut self) {
+        let msgs = std::mem::take(&mut *self.handle.msgs.lock().unwrap_or_else(|p| p.into_inner()));
+        for msg in msgs {
+            match msg {
+                Msg::ReadReturned(key, buf) => self.read_returned(key, buf),
+                Msg::Close(key) => self.begin_linger(key),
+                Msg::Detach(key) => {
+                    if self.entry(key).is_some() {
+                        self.remove(key.index);
+                    }
+                }
+                Msg::Shutdown => self.shutdown(),
+            }
+        }
+    }
+
+    fn read_returned(&mut self, key: ConnKey, buf: ReadBuf) {
+        let shutting_down = self.shutting_down;
+        let Some(entry) = self.entry(key) else {
+            return;
+        };
+        if entry.side != ReadSide::Lent {
+            return;
+        }
+        entry.buf = buf;
+        entry.side = ReadSide::Parsing;
+        if shutting_down {
+            self.stop_reading(key.index, CloseReason::Shutdown);
+            return;
+        }
+        if !self.ensure_registered(key.index) {
+            return;
+        }
+        // Bytes may have arrived while the handler held the read side; edge-triggered readiness
+        // will not report them again, so parse and read right away.
+        self.read_and_parse(key.index);
+    }
+
+    fn ensure_registered(&mut self, index: usize) -> bool {
+        let Some(Some(entry)) = self.entries.get_mut(index) else {
+            return false;
+        };
+        if entry.registered {
+            return true;
+        }
+        let fd = entry.conn.stream.as_fd().as_raw_fd();
+        match self
+            .poll
+            .registry()
+            .register(&mut SourceFd(&fd), Token(index), Interest::READABLE)
+        {
+            Ok(()) => {
+                entry.registered = true;
+                true
+            }
+            Err(e) => {
+                log::warn!("cannot re-register a connection: {e}");
+                self.remove(index);
+                false
+            }
+        }
+    }
+
+    /// Shuts our side down and drains the client's bytes for a moment, so that a client still
+    /// sending does not get a reset that destroys the response it has not read yet.
+    fn begin_linger(&mut self, key: ConnKey) {
+        let linger = self.settings.timeouts.linger;
+        let Some(entry) = self.entry(key) else {
+            return;
+        };
+        entry.conn.stream.shutdown(Shutdown::Write);
+        entry.side = ReadSide::Lingering;
+        entry.buf = ReadBuf::default();
+        if !self.ensure_registered(key.index) {
+            return;
+        }
+        self.set_deadline(key.index, Instant::now() + linger);
+        self.drain_lingering(key.index);
+    }
+
+    fn drain_lingering(&mut self, index: usize) {
+        let mut budget = 1024 * 1024;
+        loop {
+            let Some(Some(entry)) = self.entries.get_mut(index) else {
+                return;
+            };
+            match entry.conn.stream.read(&mut self.scratch) {
+                Ok(0) => break,
+                Ok(n) if n < budget => budget -= n,
+                Ok(_) => break, // a client that keeps sending is not worth waiting for
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        self.remove(index);
+    }
+
+    fn remove(&mut self, index: usize) {
+        let Some(entry) = self.entries.get_mut(index).and_then(Option::take) else {
+            return;
+        };
+        if entry.registered {
+            let fd = entry.conn.stream.as_fd().as_raw_fd();
+            let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
+        }
+        self.free.push(index);
+        self.open -= 1;
+    }
+
+    fn shutdown(&mut self) {
+        self.shutting_down = true;
+        if let Some(listener) = self.listener.take() {
+            let fd = listener.raw_fd();
+            let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
+        }
+        for index in 0..self.entries.len() {
+            if matches!(&self.entries[index], Some(e) if e.side == ReadSide::Parsing) {
+                self.stop_reading(index, CloseReason::Shutdown);
+            }
+        }
+    }
+
+    fn arm_idle(&mut self, index: usize) {
+        let d = Instant::now() + self.settings.timeouts.idle;
+        self.set_deadline(index, d);
+    }
+
+    fn arm_head(&mut self, index: usize) {
+        let head = self.settings.timeouts.head;
+        if let Some(Some(e)) = self.entries.get(index) {
+            let start = e.head_started.unwrap_or_else(Instant::now);
+            self.set_deadline(index, start + head);
+        }
+    }
+
+    fn set_deadline(&mut self, index: usize, at: Instant) {
+        let Some(Some(entry)) = self.entries.get_mut(index) else {
+            return;
+        };
+        entry.deadline = Some(at);
+        // One live timer per connection: push only when the new deadline is earlier than the
+        // queued one; later deadlines are picked up when the queued timer fires.
+        if entry.timer_at.map_or(true, |t| at < t) {
+            entry.timer_at = Some(at);
+            self.timers.push(Reverse((at, index, entry.conn.key.id)));
+        }
+    }
+
+    fn fire_timers(&mut self) {
+        let now = Instant::now();
+        while let Some(&Reverse((at, index, id))) = self.timers.peek() {
+            if at > now {
+                return;
+            }
+            self.timers.pop();
+            if index == ACCEPT_TIMER {
+                self.accept_paused = false;
+                self.accept();
+                continue;
+            }
+            let Some(Some(entry)) = self.entries.get_mut(index) else {
+                continue;
+            };
+            if entry.conn.key.id != id || entry.timer_at != Some(at) {
+                continue; // stale
+            }
+            entry.timer_at = None;
+            match entry.deadline {
+                Some(d) if d <= now => {}
+                Some(d) => {
+                    self.set_deadline(index, d);
+                    continue;
+                }
+                None => continue,
+            }
+            self.expired(index);
+        }
+    }
+
+    fn expired(&mut self, index: usize) {
+        let Some(Some(entry)) = self.entries.get_mut(index) else {
+            return;
+        };
+        entry.deadline = None;
+        match entry.side {
+            ReadSide::Parsing if entry.head_started.is_some() => {
+                self.stop_reading(index, CloseReason::HeadTimeout)
+            }
+            ReadSide::Parsing => {
+                if entry.conn.responses_done() < entry.next_seq {
+                    // Handlers are still working on this connection's requests: not idle.
+                    self.arm_idle(index);
+                } else {
+                    self.stop_reading(index, CloseReason::IdleTimeout);
+                }
+            }
+            ReadSide::Lingering => self.remove(index),
+            ReadSide::Lent | ReadSide::Ended => {}
+        }
+    }
+}
+
+fn is_resource_exhaustion(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(code) if code == rustix::io::Errno::MFILE.raw_os_error()
+            || code == rustix::io::Errno::NFILE.raw_os_error()
+            || code == rustix::io::Errno::NOBUFS.raw_os_error()
+            || code == rustix::io::Errno::NOMEM.raw_os_error()
+    )
+}

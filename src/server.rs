@@ -1,0 +1,249 @@
+//! [`Server`]: binds, starts the event loop, and hands out [`Request`]s.
+//!
+//! ```text
+//!   Server::new ──► listener + event-loop thread ("tiny-http-io")
+//!   recv() / recv_timeout() / try_recv() / incoming_requests() ◄── request queue
+//!   unblock() ──► one receiver returns Err
+//!   drop ──► stop accepting; handed-out requests finish; queued ones get 500
+//! ```
+
+use std::error::Error;
+use std::io;
+use std::net::ToSocketAddrs;
+#[cfg(unix)]
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::config::Settings;
+use crate::runtime::driver::{Driver, DriverHandle, ListenSocket, Msg};
+use crate::runtime::queue::{Queue, Received};
+use crate::{ConfigListenAddr, ListenAddr, Listener, Request, ServerConfig, SslConfig};
+
+/// The error type of the constructors, as in upstream tiny_http.
+type BoxError = Box<dyn Error + Send + Sync + 'static>;
+
+/// An HTTP server: listens, and hands out [`Request`]s to the threads that call
+/// [`recv`](Server::recv).
+///
+/// It is `Send + Sync`: share it between worker threads with an `Arc`. Connections are served by
+/// one event-loop thread however many there are; only the threads you run yourself handle
+/// requests.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use tiny_http::{Response, Server};
+///
+/// let server = Arc::new(Server::http("0.0.0.0:8000").unwrap());
+/// let workers: Vec<_> = (0..4)
+///     .map(|_| {
+///         let server = server.clone();
+///         std::thread::spawn(move || {
+///             for request in server.incoming_requests() {
+///                 let _ = request.respond(Response::from_string("hello"));
+///             }
+///         })
+///     })
+///     .collect();
+/// # drop(workers);
+/// ```
+#[derive(Debug)]
+pub struct Server {
+    queue: Arc<Queue>,
+    driver: Arc<DriverHandle>,
+    addr: ListenAddr,
+    live: Arc<AtomicUsize>,
+    #[cfg(unix)]
+    unix_path: Option<PathBuf>,
+}
+
+impl Server {
+    /// Listens for plain HTTP on `addr` (e.g. `"0.0.0.0:8000"`, port 0 for any free port).
+    ///
+    /// ```
+    /// let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    /// println!("listening on {}", server.server_addr());
+    /// ```
+    pub fn http<A: ToSocketAddrs>(addr: A) -> Result<Server, BoxError> {
+        Server::new(ServerConfig {
+            addr: ConfigListenAddr::from_socket_addrs(addr)?,
+            ssl: None,
+        })
+    }
+
+    /// Listens for HTTPS on `addr` with the given certificate and key.
+    #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+    pub fn https<A: ToSocketAddrs>(addr: A, config: SslConfig) -> Result<Server, BoxError> {
+        Server::new(ServerConfig {
+            addr: ConfigListenAddr::from_socket_addrs(addr)?,
+            ssl: Some(config),
+        })
+    }
+
+    /// Listens on a unix-domain socket at `path`; the file is removed when the server drops.
+    #[cfg(unix)]
+    pub fn http_unix(path: &Path) -> Result<Server, BoxError> {
+        Server::new(ServerConfig {
+            addr: ConfigListenAddr::unix_from_path(path),
+            ssl: None,
+        })
+    }
+
+    /// Builds a server from a [`ServerConfig`].
+    pub fn new(config: ServerConfig) -> Result<Server, BoxError> {
+        match config.addr {
+            ConfigListenAddr::IP(addrs) => {
+                let listener = std::net::TcpListener::bind(&addrs[..])?;
+                Server::start(Listener::Tcp(listener), config.ssl, None)
+            }
+            #[cfg(unix)]
+            ConfigListenAddr::Unix(path) => {
+                let listener = std::os::unix::net::UnixListener::bind(&path)?;
+                Server::start(Listener::Unix(listener), config.ssl, Some(path))
+            }
+        }
+    }
+
+    /// Serves on a listening socket created elsewhere (systemd socket activation,
+    /// `SO_REUSEPORT`, a port chosen by a test harness).
+    pub fn from_listener<L: Into<Listener>>(
+        listener: L,
+        ssl_config: Option<SslConfig>,
+    ) -> Result<Server, BoxError> {
+        Server::start(listener.into(), ssl_config, None)
+    }
+
+    fn start(
+        listener: Listener,
+        ssl: Option<SslConfig>,
+        #[cfg(unix)] unix_path: Option<PathBuf>,
+        #[cfg(not(unix))] _unix_path: Option<()>,
+    ) -> Result<Server, BoxError> {
+        if ssl.is_some() {
+            return Err(tls_unavailable().into());
+        }
+        let addr = listener.local_addr()?;
+        let socket = match listener {
+            Listener::Tcp(l) => {
+                l.set_nonblocking(true)?;
+                ListenSocket::Tcp(mio::net::TcpListener::from_std(l))
+            }
+            #[cfg(unix)]
+            Listener::Unix(l) => {
+                l.set_nonblocking(true)?;
+                ListenSocket::Unix(mio::net::UnixListener::from_std(l))
+            }
+        };
+        let queue = Arc::new(Queue::default());
+        let live = Arc::new(AtomicUsize::new(0));
+        let settings = Arc::new(Settings::default());
+        let (driver, handle) = Driver::new(socket, queue.clone(), settings, live.clone())?;
+        std::thread::Builder::new()
+            .name("tiny-http-io".into())
+            .spawn(move || driver.run())?;
+        Ok(Server {
+            queue,
+            driver: handle,
+            addr,
+            live,
+            #[cfg(unix)]
+            unix_path,
+        })
+    }
+
+    /// An iterator over incoming requests; it ends when [`recv`](Server::recv) would fail
+    /// (after [`unblock`](Server::unblock)).
+    pub fn incoming_requests(&self) -> IncomingRequests<'_> {
+        IncomingRequests { server: self }
+    }
+
+    /// The address the server listens on (with the real port when bound to port 0).
+    pub fn server_addr(&self) -> ListenAddr {
+        self.addr.clone()
+    }
+
+    /// The number of open client connections (including upgraded ones still in use).
+    pub fn num_connections(&self) -> usize {
+        self.live.load(Ordering::Relaxed)
+    }
+
+    /// Blocks until the next request arrives. Returns `Err` (`ErrorKind::Interrupted`) when
+    /// [`unblock`](Server::unblock) releases this call.
+    pub fn recv(&self) -> io::Result<Request> {
+        match self.queue.pop(None) {
+            Received::Request(r) => Ok(r),
+            Received::Unblocked | Received::Empty => Err(unblocked()),
+        }
+    }
+
+    /// Like [`recv`](Server::recv), but returns `Ok(None)` when nothing arrived within `timeout`.
+    pub fn recv_timeout(&self, timeout: Duration) -> io::Result<Option<Request>> {
+        let deadline = Instant::now().checked_add(timeout);
+        match self.queue.pop(Some(deadline.unwrap_or_else(far_future))) {
+            Received::Request(r) => Ok(Some(r)),
+            Received::Empty => Ok(None),
+            Received::Unblocked => Err(unblocked()),
+        }
+    }
+
+    /// Returns the next request if one is waiting, `Ok(None)` otherwise; never blocks.
+    pub fn try_recv(&self) -> io::Result<Option<Request>> {
+        match self.queue.try_pop() {
+            Received::Request(r) => Ok(Some(r)),
+            Received::Empty => Ok(None),
+            Received::Unblocked => Err(unblocked()),
+        }
+    }
+
+    /// Releases exactly one thread blocked in [`recv`](Server::recv) or
+    /// [`incoming_requests`](Server::incoming_requests) (or the next one to call it): call it
+    /// N times to stop N worker threads.
+    pub fn unblock(&self) {
+        self.queue.unblock();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.driver.send(Msg::Shutdown);
+        // Requests queued but never received are answered 500 (their `Drop`); requests already
+        // handed to handlers finish normally.
+        drop(self.queue.close());
+        #[cfg(unix)]
+        if let Some(path) = &self.unix_path {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Iterator over the requests of a [`Server`]; see [`Server::incoming_requests`].
+#[derive(Debug)]
+pub struct IncomingRequests<'a> {
+    server: &'a Server,
+}
+
+impl Iterator for IncomingRequests<'_> {
+    type Item = Request;
+
+    fn next(&mut self) -> Option<Request> {
+        self.server.recv().ok()
+    }
+}
+
+fn unblocked() -> io::Error {
+    io::Error::new(io::ErrorKind::Interrupted, "the server was unblocked")
+}
+
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(60 * 60 * 24 * 365)
+}
+
+fn tls_unavailable() -> io::Error {
+    let msg = if cfg!(any(feature = "ssl-openssl", feature = "ssl-rustls")) {
+        "TLS is not available in this build of tiny_http yet"
+    } else {
+        "HTTPS requires the ssl feature (enable `ssl-rustls` or `ssl-openssl`)"
+    };
+    io::Error::new(io::ErrorKind::Unsupported, msg)
+}

@@ -1,0 +1,142 @@
+//! One stream type for every transport the server speaks (plain TCP, unix sockets).
+//!
+//! The socket is always non-blocking: the event loop reads request heads from it, and handler
+//! threads read bodies and write responses on it directly. When a handler-side operation would
+//! block, the thread waits for readiness with `poll(2)` and a deadline ([`Stream::wait`]); the
+//! event loop is never involved in body or response bytes.
+//!
+//! # Invariants
+//! - Reads and writes go through `&Stream`, so the event loop and a handler may hold the same
+//!   stream; the connection's state machine guarantees one reader and one writer at a time.
+
+use std::io::{self, IoSlice, Read, Write};
+use std::net::Shutdown;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::time::Instant;
+
+/// A connected, non-blocking byte stream.
+#[derive(Debug)]
+pub(crate) enum Stream {
+    /// A TCP connection.
+    Tcp(mio::net::TcpStream),
+    /// A unix-domain stream connection.
+    #[cfg(unix)]
+    Unix(mio::net::UnixStream),
+}
+
+/// Which readiness a blocked handler waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Readiness {
+    Readable,
+    Writable,
+}
+
+impl Stream {
+    /// Reads without blocking (`WouldBlock` when nothing is there).
+    pub(crate) fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => (&*s).read(buf),
+            #[cfg(unix)]
+            Stream::Unix(s) => (&*s).read(buf),
+        }
+    }
+
+    /// Writes without blocking (`WouldBlock` when the socket buffer is full).
+    pub(crate) fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => (&*s).write(buf),
+            #[cfg(unix)]
+            Stream::Unix(s) => (&*s).write(buf),
+        }
+    }
+
+    /// Vectored write without blocking.
+    pub(crate) fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => (&*s).write_vectored(bufs),
+            #[cfg(unix)]
+            Stream::Unix(s) => (&*s).write_vectored(bufs),
+        }
+    }
+
+    /// Shuts down one or both directions; errors (already closed) are ignored.
+    pub(crate) fn shutdown(&self, how: Shutdown) {
+        let _ = match self {
+            Stream::Tcp(s) => s.shutdown(how),
+            #[cfg(unix)]
+            Stream::Unix(s) => s.shutdown(how),
+        };
+    }
+
+    /// Blocks the calling (handler) thread until the stream is ready, or the deadline passes
+    /// (`ErrorKind::TimedOut`). Spurious returns are harmless: callers retry the operation.
+    pub(crate) fn wait(&self, what: Readiness, deadline: Option<Instant>) -> io::Result<()> {
+        use rustix::event::{PollFd, PollFlags, Timespec};
+        let flags = match what {
+            Readiness::Readable => PollFlags::IN,
+            Readiness::Writable => PollFlags::OUT,
+        };
+        loop {
+            let timeout = match deadline {
+                None => None,
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            "connection made no progress before its deadline",
+                        ));
+                    }
+                    Some(Timespec::try_from(left).unwrap_or(Timespec {
+                        tv_sec: i64::MAX,
+                        tv_nsec: 0,
+                    }))
+                }
+            };
+            let mut fds = [PollFd::from_borrowed_fd(self.as_fd(), flags)];
+            match rustix::event::poll(&mut fds, timeout.as_ref()) {
+                Ok(0) => continue,      // timed out: the loop re-checks the deadline
+                Ok(_) => return Ok(()), // ready, or HUP/ERR: the retried operation reports it
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Sets `TCP_NODELAY` on TCP streams: responses are written whole, so Nagle only delays.
+    pub(crate) fn set_nodelay(&self) {
+        if let Stream::Tcp(s) = self {
+            let _ = s.set_nodelay(true);
+        }
+    }
+}
+
+impl AsFd for Stream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Stream::Tcp(s) => s.as_fd(),
+            #[cfg(unix)]
+            Stream::Unix(s) => s.as_fd(),
+        }
+    }
+}
+
+/// Writes all of `buf`, waiting for writability up to `deadline` whenever the socket is full.
+pub(crate) fn write_all(
+    stream: &Stream,
+    mut buf: &[u8],
+    deadline: Option<Instant>,
+) -> io::Result<()> {
+    while !buf.is_empty() {
+        match stream.write(buf) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => buf = &buf[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                stream.wait(Readiness::Writable, deadline)?
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
