@@ -306,11 +306,14 @@ impl Drop for Request {
 
 impl fmt::Debug for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Request({} {} from {:?})",
-            self.method, self.url, self.remote_addr
-        )
+        match &self.remote_addr {
+            Some(addr) => write!(f, "Request({} {} from {})", self.method, self.url, addr),
+            None => write!(
+                f,
+                "Request({} {} from a unix socket)",
+                self.method, self.url
+            ),
+        }
     }
 }
 
