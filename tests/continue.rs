@@ -1,0 +1,88 @@
+//! `Expect: 100-continue`: the interim response is sent only when the handler reads the body;
+//! other expectations get `417`.
+
+mod support;
+
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use support::{serve, Client, WAIT};
+use tiny_http::{Response, Server};
+
+#[test]
+fn continue_is_sent_when_the_handler_reads_the_body() {
+    let server = Server::http("127.0.0.1:0").unwrap();
+    let addr = server.server_addr().to_ip().unwrap();
+    let mut c = Client::connect(addr);
+    c.send("POST /up HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+
+    let mut rq = server
+        .recv_timeout(WAIT)
+        .unwrap()
+        .expect("request handed out before its body arrived");
+    // The handler has not read yet: no interim response may have been sent.
+    assert!(
+        !c.anything_within(Duration::from_millis(300)),
+        "got bytes before the handler read the body: {:?}",
+        String::from_utf8_lossy(c.buffered())
+    );
+
+    let (tx, rx) = mpsc::channel();
+    let reader = thread::spawn(move || {
+        let mut body = String::new();
+        rq.as_reader().read_to_string(&mut body).unwrap();
+        tx.send(body.clone()).unwrap();
+        rq.respond(Response::from_string(format!("got {body}")))
+            .unwrap();
+    });
+
+    let interim = c.read_head().unwrap();
+    assert_eq!(interim.status, 100, "{:?}", interim);
+    assert!(interim.headers.is_empty() || interim.header("content-length").is_none());
+    c.send("hello");
+    assert_eq!(rx.recv_timeout(WAIT).unwrap(), "hello");
+    let r = c.read_response().unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.body_str(), "got hello");
+    reader.join().unwrap();
+}
+
+#[test]
+fn no_continue_when_the_handler_answers_without_reading() {
+    let srv = serve(2, |rq| {
+        let _ = rq.respond(Response::from_string("no thanks").with_status_code(403));
+    });
+    let mut c = srv.client();
+    c.send(
+        "PUT /big HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5000000\r\n\r\n",
+    );
+    let r = c.read_response().unwrap();
+    assert_eq!(
+        r.status(),
+        403,
+        "first response must be final: {:?}",
+        r.head
+    );
+    assert_eq!(r.body_str(), "no thanks");
+}
+
+#[test]
+fn other_expectations_get_417() {
+    let srv = serve(2, support::echo);
+    let mut c = srv.client();
+    c.send("POST /x HTTP/1.1\r\nHost: t\r\nExpect: something-else\r\nContent-Length: 3\r\n\r\nabc");
+    let r = c.read_response().unwrap();
+    assert_eq!(r.status(), 417, "{:?}", r.head);
+}
+
+#[test]
+fn no_continue_to_an_http10_client() {
+    // RFC 9110 §10.1.1: a server must not send 100 Continue to an HTTP/1.0 client.
+    let srv = serve(2, support::echo);
+    let mut c = srv.client();
+    c.send("POST /old HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc");
+    let r = c.read_response().unwrap();
+    assert_eq!(r.status(), 200, "{:?}", r.head);
+    assert!(r.body_str().ends_with("] abc"), "{}", r.body_str());
+}

@@ -1,0 +1,147 @@
+//! Pipelining: requests sent back to back on one connection are all handed out, and responses
+//! leave in request order whatever order (and thread) the handlers respond from.
+
+mod support;
+
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use support::{serve, Client, WAIT};
+use tiny_http::{Request, Response, Server};
+
+#[test]
+fn ten_pipelined_requests_answered_in_order_when_handlers_respond_in_reverse() {
+    let server = Server::http("127.0.0.1:0").unwrap();
+    let mut c = Client::connect(server.server_addr().to_ip().unwrap());
+    let mut all = String::new();
+    for i in 0..10 {
+        all.push_str(&format!("GET /p{i} HTTP/1.1\r\nHost: t\r\n\r\n"));
+    }
+    c.send(all);
+
+    let mut requests: Vec<Request> = Vec::new();
+    for i in 0..10 {
+        let rq = server
+            .recv_timeout(WAIT)
+            .unwrap()
+            .unwrap_or_else(|| panic!("pipelined request {i} not handed out"));
+        requests.push(rq);
+    }
+    let urls: Vec<&str> = requests.iter().map(|r| r.url()).collect();
+    let expected: Vec<String> = (0..10).map(|i| format!("/p{i}")).collect();
+    assert_eq!(urls, expected);
+
+    // One thread per request. Thread i starts responding once thread i+1 has finished
+    // responding or has been inside `respond` for a while (a library may make a later response
+    // wait for its turn): so `respond` is entered in reverse request order.
+    let (started_tx, started_rx) = mpsc::channel::<usize>();
+    let (done_tx, done_rx) = mpsc::channel::<(usize, std::io::Result<()>)>();
+    let mut gos = Vec::new();
+    let mut threads = Vec::new();
+    for (i, rq) in requests.into_iter().enumerate() {
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        gos.push(go_tx);
+        let started_tx = started_tx.clone();
+        let done_tx = done_tx.clone();
+        threads.push(thread::spawn(move || {
+            go_rx.recv_timeout(WAIT).expect("go signal");
+            started_tx.send(i).unwrap();
+            let body = rq.url().to_string();
+            let r = rq.respond(Response::from_string(body));
+            done_tx.send((i, r)).unwrap();
+        }));
+    }
+    let mut done = Vec::new();
+    for i in (0..10).rev() {
+        gos[i].send(()).unwrap();
+        assert_eq!(started_rx.recv_timeout(WAIT).unwrap(), i);
+        if let Ok(d) = done_rx.recv_timeout(Duration::from_millis(50)) {
+            done.push(d);
+        }
+    }
+
+    for i in 0..10 {
+        let r = c.read_response().unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.body_str(), format!("/p{i}"), "response {i} out of order");
+    }
+    while done.len() < 10 {
+        done.push(done_rx.recv_timeout(WAIT).expect("respond returned"));
+    }
+    for (i, r) in done {
+        assert!(r.is_ok(), "respond {i}: {r:?}");
+    }
+    for t in threads {
+        t.join().unwrap();
+    }
+}
+
+#[test]
+fn pipelined_requests_with_bodies() {
+    let srv = serve(4, support::echo);
+    let mut c = srv.client();
+    let mut all = String::new();
+    for i in 0..5 {
+        let body = format!("body-{i}-{}", "x".repeat(i * 100));
+        all.push_str(&format!(
+            "POST /b{i} HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ));
+    }
+    all.push_str("POST /chunked HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nwxyz\r\n0\r\n\r\n");
+    all.push_str("GET /last HTTP/1.1\r\nHost: t\r\n\r\n");
+    c.send(all);
+    for i in 0..5 {
+        let r = c.read_response().unwrap();
+        let body = format!("body-{i}-{}", "x".repeat(i * 100));
+        assert!(
+            r.body_str().starts_with(&format!("POST /b{i} ")),
+            "{}",
+            r.body_str()
+        );
+        assert!(
+            r.body_str().ends_with(&format!("] {body}")),
+            "{}",
+            r.body_str()
+        );
+    }
+    let r = c.read_response().unwrap();
+    assert!(
+        r.body_str().starts_with("POST /chunked "),
+        "{}",
+        r.body_str()
+    );
+    assert!(r.body_str().ends_with("] wxyz"), "{}", r.body_str());
+    let r = c.read_response().unwrap();
+    assert!(r.body_str().starts_with("GET /last "), "{}", r.body_str());
+}
+
+#[test]
+fn next_request_is_parsed_once_the_body_is_read_not_when_the_response_is_done() {
+    let server = Server::http("127.0.0.1:0").unwrap();
+    let mut c = Client::connect(server.server_addr().to_ip().unwrap());
+    c.send(
+        "POST /a HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc\
+         GET /b HTTP/1.1\r\nHost: t\r\n\r\n",
+    );
+    let mut a = server.recv_timeout(WAIT).unwrap().expect("request a");
+    assert_eq!(a.url(), "/a");
+    let mut body = String::new();
+    a.as_reader().read_to_string(&mut body).unwrap();
+    assert_eq!(body, "abc");
+
+    // `a` is not answered yet, but its body is consumed: `b` must be handed out now.
+    let b = server
+        .recv_timeout(WAIT)
+        .unwrap()
+        .expect("b handed out before a's response");
+    assert_eq!(b.url(), "/b");
+
+    // Answer b first (on another thread: it may wait for a's turn), then a.
+    let tb = thread::spawn(move || b.respond(Response::from_string("B")));
+    a.respond(Response::from_string("A")).unwrap();
+    tb.join().unwrap().unwrap();
+    assert_eq!(c.read_response().unwrap().body_str(), "A");
+    assert_eq!(c.read_response().unwrap().body_str(), "B");
+}
