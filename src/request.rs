@@ -678,7 +678,7 @@ impl SocketBody {
         if self.continue_due {
             // The client waits for our go-ahead before sending the body; answering without
             // it means the body never comes, so this response ends the connection.
-            let _ = self.fail(io::Error::new(io::ErrorKind::Other, "body not requested"));
+            let _ = self.fail(io::Error::other("body not requested"));
             return false;
         }
         let mut sink = [0u8; 8192];
@@ -689,10 +689,7 @@ impl SocketBody {
                 Ok(n) => {
                     drained += n as u64;
                     if drained > DRAIN_LIMIT {
-                        let _ = self.fail(io::Error::new(
-                            io::ErrorKind::Other,
-                            "body too large to drain",
-                        ));
+                        let _ = self.fail(io::Error::other("body too large to drain"));
                         return false;
                     }
                 }
