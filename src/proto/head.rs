@@ -254,13 +254,16 @@ fn diagnose_field_lines(buf: &[u8], start: usize) -> &'static str {
             // RFC 9112 §5.1: no whitespace between field name and colon.
             Some(b' ' | b'\t') => return "whitespace between header field name and colon",
             Some(b':') if name_len > 0 => {
-                if line.contains(&b'\r') {
+                // The first offending byte decides, as it does for httparse.
+                match line[name_len..]
+                    .iter()
+                    .find(|&&b| is_forbidden_value_byte(b))
+                {
                     // RFC 9112 §2.2: a bare CR is invalid.
-                    return "bare CR in a header field";
-                }
-                if line[name_len..].iter().any(|&b| is_forbidden_value_byte(b)) {
+                    Some(b'\r') => return "bare CR in a header field",
                     // RFC 9110 §5.5: no CR, LF, NUL or other control bytes in values.
-                    return "control byte in a header field value";
+                    Some(_) => return "control byte in a header field value",
+                    None => {}
                 }
             }
             // RFC 9110 §5.1: a field name is a token.
@@ -674,6 +677,7 @@ mod tests {
         ("NUL in value", b"GET / HTTP/1.1\r\nX: a\0b\r\n\r\n", false, CTL),
         ("DEL in value", b"GET / HTTP/1.1\r\nX: a\x7fb\r\n\r\n", false, CTL),
         ("escape in value", b"GET / HTTP/1.1\r\nX: a\x1bb\r\n\r\n", false, CTL),
+        ("NUL then bare CR", b"GET / HTTP/1.1\r\nX: \0\r\r\n\r\n", false, CTL),
         ("bare CR in value", b"GET / HTTP/1.1\r\nX: a\rb\r\n\r\n", false, bad("bare CR in a header field")),
         ("non-ASCII value", b"GET / HTTP/1.1\r\nX: caf\xc3\xa9\r\n\r\n", false, bad("non-ASCII byte in a header field value")),
         ("control in name", b"GET / HTTP/1.1\r\nX\x01: a\r\n\r\n", false, BAD_NAME),
