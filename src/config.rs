@@ -1,10 +1,15 @@
 //! Server configuration: the frozen upstream structs ([`ServerConfig`], [`SslConfig`]) and the
 //! internal settings (limits and deadlines) the runtime is driven by.
 
+use std::net::ToSocketAddrs;
+#[cfg(unix)]
+use std::path::Path;
 use std::time::Duration;
 
-use crate::listen::ConfigListenAddr;
+use crate::listen::{ConfigListenAddr, Listener};
 use crate::proto::head::HeadLimits;
+use crate::server::BoxError;
+use crate::Server;
 
 /// How to build a [`Server`](crate::Server): where to listen, and optionally TLS.
 ///
@@ -36,17 +41,19 @@ pub struct SslConfig {
     pub private_key: Vec<u8>,
 }
 
-/// Deadlines the runtime enforces on every connection.
+/// Deadlines the runtime enforces on every connection. `None` disables one.
 #[derive(Debug, Clone)]
 pub(crate) struct Timeouts {
     /// From the first byte of a request head to its end (slowloris).
-    pub(crate) head: Duration,
+    pub(crate) head: Option<Duration>,
     /// A keep-alive connection with no request in progress.
-    pub(crate) idle: Duration,
+    pub(crate) idle: Option<Duration>,
     /// Longest wait for the next bytes of a request body.
-    pub(crate) body_stall: Duration,
+    pub(crate) body_stall: Option<Duration>,
+    /// Minimum average body rate (bytes/s) once `grace` has passed (slow POST).
+    pub(crate) min_body_rate: Option<(u64, Duration)>,
     /// Longest wait for the socket to accept more response bytes.
-    pub(crate) write_stall: Duration,
+    pub(crate) write_stall: Option<Duration>,
     /// How long a closing connection is drained so the client sees our last response.
     pub(crate) linger: Duration,
 }
@@ -54,18 +61,189 @@ pub(crate) struct Timeouts {
 impl Default for Timeouts {
     fn default() -> Self {
         Timeouts {
-            head: Duration::from_secs(30),
-            idle: Duration::from_secs(75),
-            body_stall: Duration::from_secs(60),
-            write_stall: Duration::from_secs(60),
+            head: Some(Duration::from_secs(30)),
+            idle: Some(Duration::from_secs(75)),
+            body_stall: Some(Duration::from_secs(60)),
+            min_body_rate: Some((256, Duration::from_secs(10))),
+            write_stall: Some(Duration::from_secs(60)),
             linger: Duration::from_secs(2),
         }
     }
 }
 
 /// Everything the runtime needs besides the listener.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct Settings {
     pub(crate) limits: HeadLimits,
     pub(crate) timeouts: Timeouts,
+    /// Most open connections; at the limit new ones wait in the listen backlog.
+    pub(crate) max_connections: usize,
+    /// Most requests of one connection handed out and not yet answered; beyond, the
+    /// connection is not read until responses catch up (pipelining back-pressure).
+    pub(crate) max_in_flight: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            limits: HeadLimits::default(),
+            timeouts: Timeouts::default(),
+            max_connections: 10_000,
+            max_in_flight: 32,
+        }
+    }
+}
+
+/// Builds a [`Server`] with limits and deadlines of your choosing: the options the frozen
+/// [`ServerConfig`] has no room for.
+///
+/// Every option has a safe default that real traffic does not trip; a deadline set to
+/// [`Duration::MAX`] is disabled.
+///
+/// ```
+/// use std::time::Duration;
+/// use tiny_http::ServerBuilder;
+///
+/// let server = ServerBuilder::new()
+///     .max_body_size(Some(10 * 1024 * 1024))
+///     .head_timeout(Duration::from_secs(10))
+///     .idle_timeout(Duration::from_secs(30))
+///     .max_connections(2_000)
+///     .http("127.0.0.1:0")
+///     .unwrap();
+/// # drop(server);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ServerBuilder {
+    settings: Settings,
+}
+
+fn enabled(d: Duration) -> Option<Duration> {
+    (d != Duration::MAX).then_some(d)
+}
+
+impl ServerBuilder {
+    /// A builder with every default.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Longest request line (method, target and version), in bytes; a longer one is answered
+    /// `414 URI Too Long`. Default is 16 KiB.
+    pub fn max_request_line(mut self, bytes: usize) -> Self {
+        self.settings.limits.max_request_line = bytes;
+        self
+    }
+
+    /// Largest request head (request line and all header fields), in bytes; a larger one is
+    /// answered `431 Request Header Fields Too Large`. Default is 64 KiB.
+    pub fn max_head_size(mut self, bytes: usize) -> Self {
+        self.settings.limits.max_head_size = bytes;
+        self
+    }
+
+    /// Most header fields in one request; more are answered `431`. Default is 128.
+    pub fn max_headers(mut self, count: usize) -> Self {
+        self.settings.limits.max_headers = count;
+        self
+    }
+
+    /// Largest request body accepted. A larger `Content-Length` is answered
+    /// `413 Content Too Large` before the handler sees the request; a chunked body that grows
+    /// past it makes the body reader fail with `InvalidData`. Default is `None` (no limit).
+    pub fn max_body_size(mut self, bytes: Option<u64>) -> Self {
+        self.settings.limits.max_body_size = bytes;
+        self
+    }
+
+    /// Refuse HTTP/1.1 requests without a `Host` header with `400` (RFC 9112 §3.2 says they
+    /// are invalid; upstream tiny_http and most servers accept them). Default is `false`.
+    pub fn require_host(mut self, strict: bool) -> Self {
+        self.settings.limits.require_host = strict;
+        self
+    }
+
+    /// Most connections open at once. At the limit the server stops accepting: new
+    /// connections wait in the operating system's listen backlog (they are not refused) and are
+    /// accepted as soon as others close. Default is 10,000.
+    pub fn max_connections(mut self, count: usize) -> Self {
+        self.settings.max_connections = count.max(1);
+        self
+    }
+
+    /// Most requests of one connection handed to handlers and not yet answered. A client that
+    /// pipelines more is simply not read until responses catch up. Default is 32.
+    pub fn max_pipelined_requests(mut self, count: u32) -> Self {
+        self.settings.max_in_flight = u64::from(count.max(1));
+        self
+    }
+
+    /// Time allowed from the first byte of a request head to its end. A client that is too
+    /// slow (slowloris) gets `408 Request Timeout` and is disconnected. Default is 30 s.
+    pub fn head_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.timeouts.head = enabled(timeout);
+        self
+    }
+
+    /// How long a keep-alive connection may stay idle (no request in progress) before the
+    /// server closes it. Default is 75 s.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.timeouts.idle = enabled(timeout);
+        self
+    }
+
+    /// Longest wait for the next bytes of a request body; past it the body reader fails with
+    /// `TimedOut`, and the connection closes after the response (`408` if the handler drops
+    /// the request). Default is 60 s.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.timeouts.body_stall = enabled(timeout);
+        self
+    }
+
+    /// Minimum average request-body rate, in bytes per second, enforced once `grace` has
+    /// passed since the body started (slow-POST attacks); a slower body fails like a
+    /// [`body_timeout`](Self::body_timeout). `None` disables it. Default is 256 bytes/s after
+    /// a 10 s grace.
+    pub fn min_body_rate(mut self, rate: Option<(u64, Duration)>) -> Self {
+        self.settings.timeouts.min_body_rate = rate;
+        self
+    }
+
+    /// Longest wait for the client to accept more response bytes; past it the response is
+    /// abandoned and the connection closed. Default is 60 s.
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.timeouts.write_stall = enabled(timeout);
+        self
+    }
+
+    /// Starts a plain-HTTP server on `addr`.
+    pub fn http<A: ToSocketAddrs>(self, addr: A) -> Result<Server, BoxError> {
+        self.build(ServerConfig {
+            addr: ConfigListenAddr::from_socket_addrs(addr)?,
+            ssl: None,
+        })
+    }
+
+    /// Starts a server on a unix-domain socket at `path` (removed when the server drops).
+    #[cfg(unix)]
+    pub fn http_unix(self, path: &Path) -> Result<Server, BoxError> {
+        self.build(ServerConfig {
+            addr: ConfigListenAddr::unix_from_path(path),
+            ssl: None,
+        })
+    }
+
+    /// Starts a server from a [`ServerConfig`].
+    pub fn build(self, config: ServerConfig) -> Result<Server, BoxError> {
+        Server::with_settings(config, self.settings)
+    }
+
+    /// Starts a server on a listening socket created elsewhere.
+    pub fn from_listener<L: Into<Listener>>(
+        self,
+        listener: L,
+        ssl_config: Option<SslConfig>,
+    ) -> Result<Server, BoxError> {
+        Server::start(listener.into(), ssl_config, None, self.settings)
+    }
 }

@@ -15,7 +15,7 @@ mod testing;
 mod transport;
 mod types;
 
-pub use config::{ServerConfig, SslConfig};
+pub use config::{ServerBuilder, ServerConfig, SslConfig};
 pub use listen::{ConfigListenAddr, ListenAddr, Listener};
 pub use request::{ReadWrite, Request};
 pub use response::{Response, ResponseBox};

@@ -20,7 +20,7 @@ use std::fmt;
 use std::io::{self, Cursor, Read, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::proto::decode::BodyDecoder;
 use crate::proto::encode::error_response;
@@ -117,6 +117,9 @@ impl Request {
                 hold,
                 keep_alive: head.keep_alive,
                 state: BodyState::Reading,
+                started: None,
+                received: 0,
+                timed_out: false,
             })),
             None => Body::Memory(Cursor::new(Vec::new())),
         };
@@ -299,7 +302,11 @@ impl Drop for Request {
     fn drop(&mut self) {
         if let Some(reply) = self.reply.take() {
             let body_ok = self.body.finish();
-            let _ = reply.send(Response::empty(StatusCode(500)), body_ok);
+            // A request whose client was too slow sending its body is answered 408
+            // (RFC 9110 §15.5.9); any other unanswered request 500.
+            let timed_out = matches!(&self.body, Body::Socket(b) if b.timed_out);
+            let status = if timed_out { 408 } else { 500 };
+            let _ = reply.send(Response::empty(StatusCode(status)), body_ok);
         }
     }
 }
@@ -452,16 +459,12 @@ fn write_some(conn: &Conn, buf: &[u8]) -> io::Result<usize> {
     }
 }
 
-fn read_some(
-    conn: &Conn,
-    buf: &mut [u8],
-    deadline: impl Fn() -> Option<Instant>,
-) -> io::Result<usize> {
+fn read_some(conn: &Conn, buf: &mut [u8], deadline: Option<Instant>) -> io::Result<usize> {
     loop {
         match conn.stream.read(buf) {
             Ok(n) => return Ok(n),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                conn.stream.wait(Readiness::Readable, deadline())?
+                conn.stream.wait(Readiness::Readable, deadline)?
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
@@ -507,7 +510,7 @@ impl Read for Upgraded {
             return Ok(n);
         }
         // The new protocol decides how long silence may last: no deadline here.
-        read_some(&self.conn, out, || None)
+        read_some(&self.conn, out, None)
     }
 }
 
@@ -551,6 +554,12 @@ struct SocketBody {
     hold: bool,
     keep_alive: bool,
     state: BodyState,
+    /// When the handler first read (the clock of the minimum-rate rule).
+    started: Option<Instant>,
+    /// Raw bytes received from the socket for this body so far.
+    received: u64,
+    /// The body failed because the client was too slow: an unanswered request gets 408.
+    timed_out: bool,
 }
 
 impl Read for Body {
@@ -615,8 +624,7 @@ impl SocketBody {
                     Err(e) => return Err(self.fail(e.into())),
                 }
             }
-            let timeout = self.conn.settings.timeouts.body_stall;
-            let deadline = || Instant::now().checked_add(timeout);
+            let deadline = self.deadline();
             if let (true, Some(left)) = (self.buf.is_empty(), self.decoder.remaining_length()) {
                 // Fixed-length body and nothing buffered: read straight into the caller's buffer.
                 let want = usize::try_from(left).unwrap_or(usize::MAX).min(out.len());
@@ -625,6 +633,7 @@ impl SocketBody {
                     Ok(n) => n,
                     Err(e) => return Err(self.fail(e)),
                 };
+                self.received += n as u64;
                 self.decoder.consume_direct(n);
                 if self.decoder.is_done() {
                     self.body_done();
@@ -633,9 +642,33 @@ impl SocketBody {
             }
             match read_some(&self.conn, self.buf.spare(), deadline) {
                 Ok(0) => return Err(self.fail(early_eof())),
-                Ok(n) => self.buf.commit(n),
+                Ok(n) => {
+                    self.received += n as u64;
+                    self.buf.commit(n);
+                }
                 Err(e) => return Err(self.fail(e)),
             }
+        }
+    }
+
+    /// When the next wait for body bytes must end: the stall deadline, or earlier if waiting
+    /// longer would take the average rate below the minimum after the grace period.
+    fn deadline(&mut self) -> Option<Instant> {
+        let now = Instant::now();
+        let timeouts = &self.conn.settings.timeouts;
+        let stall = timeouts.body_stall.and_then(|d| now.checked_add(d));
+        let started = *self.started.get_or_insert(now);
+        let rate = timeouts.min_body_rate.and_then(|(rate, grace)| {
+            let rate = rate.max(1);
+            // The rate holds until `received / rate` seconds after the start (never before
+            // the grace period ends).
+            let earned = Duration::from_secs(self.received / rate)
+                + Duration::from_nanos((self.received % rate) * 1_000_000_000 / rate);
+            started.checked_add(earned.max(grace))
+        });
+        match (stall, rate) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 
@@ -657,6 +690,9 @@ impl SocketBody {
 
     /// The body cannot be read to its end: this request is the connection's last.
     fn fail(&mut self, e: io::Error) -> io::Error {
+        if e.kind() == io::ErrorKind::TimedOut {
+            self.timed_out = true;
+        }
         if self.state == BodyState::Reading {
             self.state = BodyState::Broken;
             self.conn.set_read_end(self.seq + 1);

@@ -19,10 +19,12 @@ use std::time::{Duration, Instant};
 use crate::config::Settings;
 use crate::runtime::driver::{Driver, DriverHandle, ListenSocket, Msg};
 use crate::runtime::queue::{Queue, Received};
-use crate::{ConfigListenAddr, ListenAddr, Listener, Request, ServerConfig, SslConfig};
+use crate::{
+    ConfigListenAddr, ListenAddr, Listener, Request, ServerBuilder, ServerConfig, SslConfig,
+};
 
 /// The error type of the constructors, as in upstream tiny_http.
-type BoxError = Box<dyn Error + Send + Sync + 'static>;
+pub(crate) type BoxError = Box<dyn Error + Send + Sync + 'static>;
 
 /// An HTTP server: listens, and hands out [`Request`]s to the threads that call
 /// [`recv`](Server::recv).
@@ -92,15 +94,36 @@ impl Server {
 
     /// Builds a server from a [`ServerConfig`].
     pub fn new(config: ServerConfig) -> Result<Server, BoxError> {
+        Server::with_settings(config, Settings::default())
+    }
+
+    /// A builder for servers with custom limits and deadlines.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let server = tiny_http::Server::builder()
+    ///     .idle_timeout(Duration::from_secs(5))
+    ///     .http("127.0.0.1:0")
+    ///     .unwrap();
+    /// # drop(server);
+    /// ```
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder::new()
+    }
+
+    pub(crate) fn with_settings(
+        config: ServerConfig,
+        settings: Settings,
+    ) -> Result<Server, BoxError> {
         match config.addr {
             ConfigListenAddr::IP(addrs) => {
                 let listener = std::net::TcpListener::bind(&addrs[..])?;
-                Server::start(Listener::Tcp(listener), config.ssl, None)
+                Server::start(Listener::Tcp(listener), config.ssl, None, settings)
             }
             #[cfg(unix)]
             ConfigListenAddr::Unix(path) => {
                 let listener = std::os::unix::net::UnixListener::bind(&path)?;
-                Server::start(Listener::Unix(listener), config.ssl, Some(path))
+                Server::start(Listener::Unix(listener), config.ssl, Some(path), settings)
             }
         }
     }
@@ -111,14 +134,15 @@ impl Server {
         listener: L,
         ssl_config: Option<SslConfig>,
     ) -> Result<Server, BoxError> {
-        Server::start(listener.into(), ssl_config, None)
+        Server::start(listener.into(), ssl_config, None, Settings::default())
     }
 
-    fn start(
+    pub(crate) fn start(
         listener: Listener,
         ssl: Option<SslConfig>,
         #[cfg(unix)] unix_path: Option<PathBuf>,
         #[cfg(not(unix))] _unix_path: Option<()>,
+        settings: Settings,
     ) -> Result<Server, BoxError> {
         if ssl.is_some() {
             return Err(tls_unavailable().into());
@@ -137,7 +161,7 @@ impl Server {
         };
         let queue = Arc::new(Queue::default());
         let live = Arc::new(AtomicUsize::new(0));
-        let settings = Arc::new(Settings::default());
+        let settings = Arc::new(settings);
         let (driver, handle) = Driver::new(socket, queue.clone(), settings, live.clone())?;
         std::thread::Builder::new()
             .name("tiny-http-io".into())

@@ -60,6 +60,9 @@ struct WriteState {
     pending: BTreeMap<u64, (Vec<u8>, bool)>,
     /// An interim response (100 Continue) waiting for its request's turn.
     interim: Option<(u64, Vec<u8>)>,
+    /// The event loop paused reading (too many requests in flight): resume it when `next`
+    /// reaches this.
+    resume_at: Option<u64>,
 }
 
 /// The outcome of waiting for a response's turn.
@@ -102,7 +105,10 @@ impl Conn {
 
     /// The deadline for the next write to make progress.
     pub(crate) fn write_deadline(&self) -> Option<Instant> {
-        Instant::now().checked_add(self.settings.timeouts.write_stall)
+        self.settings
+            .timeouts
+            .write_stall
+            .and_then(|d| Instant::now().checked_add(d))
     }
 
     /// Blocks until response `seq` may be written (or the connection is closed).
@@ -267,8 +273,23 @@ impl Conn {
         self.state().next
     }
 
+    /// Pauses the event loop's reading until `done` responses are complete; false when they
+    /// already are (do not pause).
+    pub(crate) fn pause_reading_until(&self, done: u64) -> bool {
+        let mut st = self.state();
+        if st.next >= done || st.closed {
+            return false;
+        }
+        st.resume_at = Some(done);
+        true
+    }
+
     /// Wakes waiters and, when nothing more will be written, tells the driver to close.
     fn after_write<'a>(&'a self, mut st: MutexGuard<'a, WriteState>) {
+        let resume = st.resume_at.is_some_and(|at| st.next >= at) && !st.closed;
+        if resume {
+            st.resume_at = None;
+        }
         let finished = st.closed || st.read_end.is_some_and(|end| st.next >= end);
         let notify = finished && !st.writing && !st.close_sent;
         if notify {
@@ -280,6 +301,8 @@ impl Conn {
         self.turn.notify_all();
         if notify {
             self.driver.send(Msg::Close(self.key));
+        } else if resume {
+            self.driver.send(Msg::Resume(self.key));
         }
     }
 

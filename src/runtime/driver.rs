@@ -61,6 +61,8 @@ pub(crate) enum Msg {
     Close(ConnKey),
     /// The connection was upgraded: forget it without closing the socket.
     Detach(ConnKey),
+    /// Responses caught up with a connection paused for having too many requests in flight.
+    Resume(ConnKey),
     /// The `Server` was dropped: stop accepting and reading, finish what was handed out.
     Shutdown,
 }
@@ -136,6 +138,8 @@ struct Entry {
     registered: bool,
     /// When the current head started arriving (first byte), for the head deadline.
     head_started: Option<Instant>,
+    /// Responses known complete (a cache of `Conn::responses_done`, for back-pressure).
+    done_seen: u64,
     deadline: Option<Instant>,
     /// The deadline for which a timer is queued, if any (one live timer per connection).
     timer_at: Option<Instant>,
@@ -182,6 +186,10 @@ pub(crate) struct Driver {
     live: Arc<AtomicUsize>,
     timers: BinaryHeap<Reverse<(Instant, usize, u64)>>,
     accept_paused: bool,
+    /// Accepting stopped at `max_connections`.
+    at_capacity: bool,
+    /// A connection closed while at capacity: accept again at the end of this turn.
+    resume_accept: bool,
     shutting_down: bool,
     batch: Vec<Request>,
     scratch: Vec<u8>,
@@ -217,6 +225,8 @@ impl Driver {
             live,
             timers: BinaryHeap::new(),
             accept_paused: false,
+            at_capacity: false,
+            resume_accept: false,
             shutting_down: false,
             batch: Vec::new(),
             scratch: vec![0; 16 * 1024],
@@ -248,6 +258,9 @@ impl Driver {
             }
             self.handle_messages();
             self.fire_timers();
+            if std::mem::take(&mut self.resume_accept) {
+                self.accept();
+            }
             self.queue.push_all(&mut self.batch);
             for request in self.batch.drain(..) {
                 // The server is gone and nobody will receive it: close its connection without
@@ -272,6 +285,15 @@ impl Driver {
             return;
         }
         loop {
+            if self.open >= self.settings.max_connections {
+                // At the limit, new connections wait in the kernel's listen backlog; accepting
+                // resumes when one closes (`remove`).
+                if !self.at_capacity {
+                    log::warn!("{} connections open: not accepting more for now", self.open);
+                }
+                self.at_capacity = true;
+                return;
+            }
             let Some(listener) = &self.listener else {
                 return;
             };
@@ -329,6 +351,7 @@ impl Driver {
             next_seq: 0,
             registered: true,
             head_started: None,
+            done_seen: 0,
             deadline: None,
             timer_at: None,
         });
@@ -357,6 +380,10 @@ impl Driver {
 
     /// Parses every complete head in the buffer, reading more until the socket is drained.
     fn read_and_parse(&mut self, index: usize) {
+        let max_in_flight = self.settings.max_in_flight;
+        let max_line = self.settings.limits.max_request_line;
+        // Whether the buffer holds bytes the parser has not seen since the last line end.
+        let mut unparsed = true;
         loop {
             let Some(Some(entry)) = self.entries.get_mut(index) else {
                 return;
@@ -364,7 +391,17 @@ impl Driver {
             if entry.side != ReadSide::Parsing {
                 return;
             }
-            if !entry.buf.is_empty() {
+            if !entry.buf.is_empty() && unparsed {
+                if entry.next_seq >= entry.done_seen + max_in_flight {
+                    entry.done_seen = entry.conn.responses_done();
+                    let resume_at = entry.next_seq + 1 - max_in_flight;
+                    if entry.conn.pause_reading_until(resume_at) {
+                        // Back-pressure: the client is not at fault, so no deadline runs
+                        // until `Msg::Resume`.
+                        self.set_deadline(index, None);
+                        return;
+                    }
+                }
                 match parse_head(entry.buf.filled(), &self.settings.limits) {
                     Ok(Some((head, used))) => {
                         entry.buf.consume(used);
@@ -373,6 +410,7 @@ impl Driver {
                         continue;
                     }
                     Ok(None) => {
+                        unparsed = false;
                         if entry.head_started.is_none() {
                             entry.head_started = Some(Instant::now());
                         }
@@ -387,15 +425,23 @@ impl Driver {
                 Some(Some(e)) => e,
                 _ => return,
             };
-            match entry.conn.stream.read(entry.buf.spare()) {
+            let spare = entry.buf.spare();
+            match entry.conn.stream.read(spare) {
                 Ok(0) => {
                     self.stop_reading(index, CloseReason::ClientClosed);
                     return;
                 }
-                Ok(n) => entry.buf.commit(n),
+                Ok(n) => {
+                    // A head can only complete (or break a limit) at a line end or past the
+                    // request-line limit: skip re-parsing a head trickled in byte by byte.
+                    unparsed =
+                        spare[..n].contains(&b'\n') || entry.buf.filled().len() + n > max_line;
+                    entry.buf.commit(n);
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     entry.buf.release_if_empty();
-                    if entry.head_started.is_some() {
+                    if entry.head_started.is_some() || !entry.buf.is_empty() {
+                        entry.head_started.get_or_insert_with(Instant::now);
                         self.arm_head(index);
                     } else {
                         self.arm_idle(index);
@@ -490,6 +536,11 @@ impl Driver {
                         self.remove(key.index);
                     }
                 }
+                Msg::Resume(key) => {
+                    if self.entry(key).is_some_and(|e| e.side == ReadSide::Parsing) {
+                        self.read_and_parse(key.index);
+                    }
+                }
                 Msg::Shutdown => self.shutdown(),
             }
         }
@@ -555,7 +606,7 @@ impl Driver {
         if !self.ensure_registered(key.index) {
             return;
         }
-        self.set_deadline(key.index, Instant::now() + linger);
+        self.set_deadline(key.index, Instant::now().checked_add(linger));
         self.drain_lingering(key.index);
     }
 
@@ -587,6 +638,10 @@ impl Driver {
         }
         self.free.push(index);
         self.open -= 1;
+        if self.at_capacity && self.open < self.settings.max_connections {
+            self.at_capacity = false;
+            self.resume_accept = true;
+        }
     }
 
     fn shutdown(&mut self) {
@@ -603,23 +658,32 @@ impl Driver {
     }
 
     fn arm_idle(&mut self, index: usize) {
-        let d = Instant::now() + self.settings.timeouts.idle;
-        self.set_deadline(index, d);
+        let at = self
+            .settings
+            .timeouts
+            .idle
+            .and_then(|d| Instant::now().checked_add(d));
+        self.set_deadline(index, at);
     }
 
     fn arm_head(&mut self, index: usize) {
         let head = self.settings.timeouts.head;
         if let Some(Some(e)) = self.entries.get(index) {
             let start = e.head_started.unwrap_or_else(Instant::now);
-            self.set_deadline(index, start + head);
+            let at = head.and_then(|d| start.checked_add(d));
+            self.set_deadline(index, at);
         }
     }
 
-    fn set_deadline(&mut self, index: usize, at: Instant) {
+    /// Sets (or, with `None`, clears) a connection's deadline.
+    fn set_deadline(&mut self, index: usize, at: Option<Instant>) {
         let Some(Some(entry)) = self.entries.get_mut(index) else {
             return;
         };
-        entry.deadline = Some(at);
+        entry.deadline = at;
+        let Some(at) = at else {
+            return;
+        };
         // One live timer per connection: push only when the new deadline is earlier than the
         // queued one; later deadlines are picked up when the queued timer fires.
         if entry.timer_at.map_or(true, |t| at < t) {
@@ -650,7 +714,7 @@ impl Driver {
             match entry.deadline {
                 Some(d) if d <= now => {}
                 Some(d) => {
-                    self.set_deadline(index, d);
+                    self.set_deadline(index, Some(d));
                     continue;
                 }
                 None => continue,
