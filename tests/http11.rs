@@ -376,3 +376,106 @@ fn request_body_reader_ends_exactly() {
     assert_eq!(rest, b"def");
     assert_eq!(again, 0);
 }
+
+/// Answers without touching the body, except `/partial` which reads 2 bytes first.
+fn unread_body_handler(mut rq: Request) {
+    if rq.url() == "/partial" {
+        let mut two = [0u8; 2];
+        let _ = rq.as_reader().read_exact(&mut two);
+    }
+    let text = format!("answered {}", rq.url());
+    let _ = rq.respond(Response::from_string(text));
+}
+
+#[test]
+fn unread_request_body_does_not_desynchronise_the_connection() {
+    let srv = serve(2, unread_body_handler);
+    for first in [
+        "POST /unread HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nGET /",
+        "POST /unread HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nGET /\r\n0\r\n\r\n",
+        "POST /partial HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nGET /",
+    ] {
+        let mut c = srv.client();
+        c.send(format!("{first}GET /next HTTP/1.1\r\nHost: t\r\n\r\n"));
+        let r = c.read_response().unwrap();
+        assert_eq!(r.status(), 200, "{first:?}");
+        assert!(r.body_str().starts_with("answered /"), "{first:?}");
+        // The server may skip the unread body or close; it must never parse the body as a
+        // request.
+        match c.read_response() {
+            Ok(r) => assert_eq!(r.body_str(), "answered /next", "{first:?}"),
+            Err(e) => assert_eq!(
+                e.kind(),
+                std::io::ErrorKind::UnexpectedEof,
+                "{first:?}: {e}"
+            ),
+        }
+    }
+}
+
+#[test]
+fn client_vanishing_mid_body_is_a_read_error_not_a_hang() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let srv = serve(1, move |mut rq: Request| {
+        let mut body = Vec::new();
+        let r = rq.as_reader().read_to_end(&mut body);
+        tx.send((r.map_err(|e| e.kind()), body.len())).unwrap();
+    });
+    let mut c = srv.client();
+    c.send("POST /cut HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n0123456789");
+    c.stream.shutdown(std::net::Shutdown::Both).unwrap();
+    let (result, got) = rx
+        .recv_timeout(support::WAIT)
+        .expect("handler read returned");
+    assert!(
+        result.is_err(),
+        "short body reported as complete ({got} bytes)"
+    );
+    assert!(got <= 10);
+}
+
+#[test]
+fn connection_count_drops_when_the_server_closes() {
+    let srv = serve(2, echo);
+    let mut c = srv.client();
+    c.send("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    c.read_response().unwrap();
+    c.expect_closed();
+    assert!(
+        support::wait_until(support::WAIT, || srv.server.num_connections() == 0),
+        "num_connections() = {}",
+        srv.server.num_connections()
+    );
+}
+
+#[test]
+fn head_of_an_unknown_length_response_has_no_body_and_no_chunking() {
+    let srv = serve(2, framing_handler);
+    let mut c = srv.client();
+    c.send("HEAD /unknown HTTP/1.1\r\nHost: t\r\n\r\nGET /small HTTP/1.1\r\nHost: t\r\n\r\n");
+    let r = c.read_response_to(true).unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.header("content-length"), None, "{:?}", r.head);
+    // API.md: no body and no Transfer-Encoding for HEAD.
+    assert_eq!(r.header("transfer-encoding"), None, "{:?}", r.head);
+    let r = c.read_response().unwrap();
+    assert_eq!(r.body_str(), "hello world");
+}
+
+#[test]
+fn recv_timeout_returns_a_request_that_arrives_during_the_wait() {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let addr = server.server_addr().to_ip().unwrap();
+    let sender = std::thread::spawn(move || {
+        let mut c = support::Client::connect(addr);
+        c.send("GET /late HTTP/1.1\r\nHost: t\r\n\r\n");
+        c.read_response().unwrap().status()
+    });
+    let rq = server
+        .recv_timeout(support::WAIT)
+        .unwrap()
+        .expect("request within the timeout");
+    assert_eq!(rq.url(), "/late");
+    rq.respond(Response::empty(202)).unwrap();
+    assert_eq!(sender.join().unwrap(), 202);
+}
