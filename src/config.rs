@@ -56,6 +56,8 @@ pub(crate) struct Timeouts {
     pub(crate) write_stall: Option<Duration>,
     /// How long a closing connection is drained so the client sees our last response.
     pub(crate) linger: Duration,
+    /// From accepting a TLS connection to the end of its handshake.
+    pub(crate) handshake: Option<Duration>,
 }
 
 impl Default for Timeouts {
@@ -67,6 +69,7 @@ impl Default for Timeouts {
             min_body_rate: Some((256, Duration::from_secs(10))),
             write_stall: Some(Duration::from_secs(60)),
             linger: Duration::from_secs(2),
+            handshake: Some(Duration::from_secs(10)),
         }
     }
 }
@@ -81,6 +84,9 @@ pub(crate) struct Settings {
     /// Most requests of one connection handed out and not yet answered; beyond, the
     /// connection is not read until responses catch up (pipelining back-pressure).
     pub(crate) max_in_flight: u64,
+    /// TLS: every accepted TCP connection starts a handshake with this configuration.
+    #[cfg(any(feature = "ssl-rustls", feature = "ssl-openssl"))]
+    pub(crate) tls: Option<crate::transport::tls::TlsConfig>,
 }
 
 impl Default for Settings {
@@ -90,6 +96,8 @@ impl Default for Settings {
             timeouts: Timeouts::default(),
             max_connections: 10_000,
             max_in_flight: 32,
+            #[cfg(any(feature = "ssl-rustls", feature = "ssl-openssl"))]
+            tls: None,
         }
     }
 }
@@ -214,6 +222,43 @@ impl ServerBuilder {
     pub fn write_timeout(mut self, timeout: Duration) -> Self {
         self.settings.timeouts.write_stall = enabled(timeout);
         self
+    }
+
+    /// Time allowed for a TLS handshake, from accepting the connection; a client that stalls
+    /// mid-handshake is disconnected without delaying anyone else. Default is 10 s.
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.timeouts.handshake = enabled(timeout);
+        self
+    }
+
+    /// Serves TLS with a configuration you built with rustls yourself: ALPN, SNI certificate
+    /// resolvers, client-certificate authentication, certificate reload, session tickets. Every
+    /// server started by this builder then speaks HTTPS; any `SslConfig` passed later is
+    /// ignored. Only HTTP/1.1 is served, so advertise at most `http/1.1` in ALPN.
+    /// Default is no TLS (or the certificate of an `SslConfig`).
+    ///
+    /// ```no_run
+    /// # fn make() -> std::sync::Arc<rustls::ServerConfig> { unimplemented!() }
+    /// let config: std::sync::Arc<rustls::ServerConfig> = make();
+    /// let server = tiny_http::ServerBuilder::new()
+    ///     .rustls_config(config)
+    ///     .http("0.0.0.0:8443")
+    ///     .unwrap();
+    /// assert!(server.server_addr().to_ip().is_some());
+    /// ```
+    #[cfg(feature = "ssl-rustls")]
+    pub fn rustls_config(mut self, config: std::sync::Arc<rustls::ServerConfig>) -> Self {
+        self.settings.tls = Some(config);
+        self
+    }
+
+    /// Starts an HTTPS server on `addr` with the certificate chain and key of `ssl`.
+    #[cfg(any(feature = "ssl-rustls", feature = "ssl-openssl"))]
+    pub fn https<A: ToSocketAddrs>(self, addr: A, ssl: SslConfig) -> Result<Server, BoxError> {
+        self.build(ServerConfig {
+            addr: ConfigListenAddr::from_socket_addrs(addr)?,
+            ssl: Some(ssl),
+        })
     }
 
     /// Starts a plain-HTTP server on `addr`.

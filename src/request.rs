@@ -359,7 +359,10 @@ impl Reply {
             return Ok(());
         }
         let mut writer = SocketWriter { conn, written: 0 };
-        match response.write_message(&ctx, &mut writer) {
+        let result = response
+            .write_message(&ctx, &mut writer)
+            .and_then(|w| writer.flush().map(|()| w));
+        match result {
             Ok(Written { keep_alive }) => {
                 conn.end_turn(self.seq, keep_alive);
                 Ok(())
@@ -387,7 +390,10 @@ impl Reply {
                 "connection closed before the upgrade",
             ));
         }
-        let result = response.write_message(&ctx, SocketWriter { conn, written: 0 });
+        let mut writer = SocketWriter { conn, written: 0 };
+        let result = response
+            .write_message(&ctx, &mut writer)
+            .and_then(|w| writer.flush().map(|()| w));
         conn.detach(self.seq);
         result.map(drop)
     }
@@ -442,7 +448,7 @@ impl Write for SocketWriter<'_> {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        self.conn.stream.flush(self.conn.write_deadline())
     }
 }
 
@@ -484,12 +490,13 @@ impl Write for RawWriter {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        self.conn.stream.flush(self.conn.write_deadline())
     }
 }
 
 impl Drop for RawWriter {
     fn drop(&mut self) {
+        let _ = self.flush();
         self.conn.end_turn(self.seq, false);
     }
 }
@@ -516,11 +523,15 @@ impl Read for Upgraded {
 
 impl Write for Upgraded {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        write_some(&self.conn, buf)
+        let n = write_some(&self.conn, buf)?;
+        // Over TLS, records the socket could not take yet would otherwise wait for the next
+        // write; an upgraded protocol expects each write to reach the peer.
+        self.conn.stream.flush(self.conn.write_deadline())?;
+        Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        self.conn.stream.flush(self.conn.write_deadline())
     }
 }
 

@@ -142,8 +142,13 @@ impl Server {
         ssl: Option<SslConfig>,
         #[cfg(unix)] unix_path: Option<PathBuf>,
         #[cfg(not(unix))] _unix_path: Option<()>,
-        settings: Settings,
+        #[allow(unused_mut)] mut settings: Settings,
     ) -> Result<Server, BoxError> {
+        #[cfg(any(feature = "ssl-rustls", feature = "ssl-openssl"))]
+        if let (Some(ssl), None) = (&ssl, &settings.tls) {
+            settings.tls = Some(crate::transport::tls::config_from_pem(ssl)?);
+        }
+        #[cfg(not(any(feature = "ssl-rustls", feature = "ssl-openssl")))]
         if ssl.is_some() {
             return Err(tls_unavailable().into());
         }
@@ -263,11 +268,10 @@ fn far_future() -> Instant {
     Instant::now() + Duration::from_secs(60 * 60 * 24 * 365)
 }
 
+#[cfg(not(any(feature = "ssl-rustls", feature = "ssl-openssl")))]
 fn tls_unavailable() -> io::Error {
-    let msg = if cfg!(any(feature = "ssl-openssl", feature = "ssl-rustls")) {
-        "TLS is not available in this build of tiny_http yet"
-    } else {
-        "HTTPS requires the ssl feature (enable `ssl-rustls` or `ssl-openssl`)"
-    };
-    io::Error::new(io::ErrorKind::Unsupported, msg)
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "HTTPS requires the ssl feature: build tiny_http with `ssl-rustls` or `ssl-openssl`",
+    )
 }

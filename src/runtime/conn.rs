@@ -85,9 +85,9 @@ impl Conn {
     ) -> Conn {
         live.fetch_add(1, Ordering::Relaxed);
         Conn {
+            secure: stream.is_tls(),
             stream,
             remote_addr,
-            secure: false,
             key,
             settings,
             driver,

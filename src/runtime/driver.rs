@@ -152,6 +152,7 @@ enum CloseReason {
     ClientAskedClose,
     ProtocolError(ProtoError),
     HeadTimeout,
+    HandshakeTimeout,
     IdleTimeout,
     ReadError,
     Shutdown,
@@ -164,6 +165,7 @@ impl CloseReason {
             CloseReason::ClientAskedClose => "client asked to close (or HTTP/1.0)",
             CloseReason::ProtocolError(e) => e.explain(),
             CloseReason::HeadTimeout => "request head not received in time",
+            CloseReason::HandshakeTimeout => "TLS handshake not completed in time",
             CloseReason::IdleTimeout => "keep-alive connection idle too long",
             CloseReason::ReadError => "read error",
             CloseReason::Shutdown => "server shutting down",
@@ -253,7 +255,7 @@ impl Driver {
                 match event.token() {
                     WAKER => {}
                     LISTENER => self.accept(),
-                    Token(index) => self.on_ready(index),
+                    Token(index) => self.on_ready(index, event.is_writable()),
                 }
             }
             self.handle_messages();
@@ -317,6 +319,19 @@ impl Driver {
     }
 
     fn add_connection(&mut self, stream: Stream, addr: Option<std::net::SocketAddr>) {
+        #[cfg(any(feature = "ssl-rustls", feature = "ssl-openssl"))]
+        let stream = match (stream, &self.settings.tls) {
+            (Stream::Tcp(tcp), Some(config)) => {
+                match crate::transport::tls::TlsConn::new(tcp, config) {
+                    Ok(tls) => Stream::Tls(Box::new(tls)),
+                    Err(e) => {
+                        log::warn!("cannot start a TLS session: {e}");
+                        return;
+                    }
+                }
+            }
+            (stream, _) => stream,
+        };
         stream.set_nodelay();
         let index = self.free.pop().unwrap_or_else(|| {
             self.entries.push(None);
@@ -336,9 +351,10 @@ impl Driver {
             self.live.clone(),
         ));
         let fd = conn.stream.as_fd().as_raw_fd();
-        if let Err(e) =
-            self.registry()
-                .register(&mut SourceFd(&fd), Token(index), Interest::READABLE)
+        let tls = conn.stream.is_tls();
+        if let Err(e) = self
+            .registry()
+            .register(&mut SourceFd(&fd), Token(index), interest(&conn))
         {
             log::warn!("cannot register a new connection: {e}");
             self.free.push(index);
@@ -356,7 +372,16 @@ impl Driver {
             timer_at: None,
         });
         self.open += 1;
-        self.arm_idle(index);
+        if tls {
+            let at = self
+                .settings
+                .timeouts
+                .handshake
+                .and_then(|d| Instant::now().checked_add(d));
+            self.set_deadline(index, at);
+        } else {
+            self.arm_idle(index);
+        }
     }
 
     fn entry(&mut self, key: ConnKey) -> Option<&mut Entry> {
@@ -366,10 +391,17 @@ impl Driver {
         }
     }
 
-    fn on_ready(&mut self, index: usize) {
+    fn on_ready(&mut self, index: usize, writable: bool) {
         let Some(Some(entry)) = self.entries.get(index) else {
             return;
         };
+        if writable && entry.conn.stream.is_tls() {
+            // Handshake records (or an alert) the socket could not take earlier.
+            if entry.conn.stream.flush_nonblocking().is_err() {
+                self.stop_reading(index, CloseReason::ReadError);
+                return;
+            }
+        }
         match entry.side {
             ReadSide::Parsing => self.read_and_parse(index),
             ReadSide::Lingering => self.drain_lingering(index),
@@ -440,7 +472,9 @@ impl Driver {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     entry.buf.release_if_empty();
-                    if entry.head_started.is_some() || !entry.buf.is_empty() {
+                    if entry.conn.stream.is_tls() && entry.conn.stream.is_handshaking() {
+                        // The handshake deadline set at accept keeps running.
+                    } else if entry.head_started.is_some() || !entry.buf.is_empty() {
                         entry.head_started.get_or_insert_with(Instant::now);
                         self.arm_head(index);
                     } else {
@@ -579,7 +613,7 @@ impl Driver {
         match self
             .poll
             .registry()
-            .register(&mut SourceFd(&fd), Token(index), Interest::READABLE)
+            .register(&mut SourceFd(&fd), Token(index), interest(&entry.conn))
         {
             Ok(()) => {
                 entry.registered = true;
@@ -729,6 +763,9 @@ impl Driver {
         };
         entry.deadline = None;
         match entry.side {
+            ReadSide::Parsing if entry.conn.stream.is_handshaking() => {
+                self.stop_reading(index, CloseReason::HandshakeTimeout)
+            }
             ReadSide::Parsing if entry.head_started.is_some() => {
                 self.stop_reading(index, CloseReason::HeadTimeout)
             }
@@ -743,6 +780,16 @@ impl Driver {
             ReadSide::Lingering => self.remove(index),
             ReadSide::Lent | ReadSide::Ended => {}
         }
+    }
+}
+
+/// Plain connections need readability only; TLS ones also writability, to push handshake
+/// records the socket could not take at once.
+fn interest(conn: &Conn) -> Interest {
+    if conn.stream.is_tls() {
+        Interest::READABLE | Interest::WRITABLE
+    } else {
+        Interest::READABLE
     }
 }
 

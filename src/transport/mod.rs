@@ -14,6 +14,17 @@ use std::net::Shutdown;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Instant;
 
+// One TLS implementation per build: rustls when its feature is on (also when both are),
+// otherwise openssl.
+#[cfg(all(feature = "ssl-openssl", not(feature = "ssl-rustls")))]
+pub(crate) mod tls_openssl;
+#[cfg(feature = "ssl-rustls")]
+pub(crate) mod tls_rustls;
+#[cfg(all(feature = "ssl-openssl", not(feature = "ssl-rustls")))]
+pub(crate) use tls_openssl as tls;
+#[cfg(feature = "ssl-rustls")]
+pub(crate) use tls_rustls as tls;
+
 /// A connected, non-blocking byte stream.
 #[derive(Debug)]
 pub(crate) enum Stream {
@@ -22,6 +33,9 @@ pub(crate) enum Stream {
     /// A unix-domain stream connection.
     #[cfg(unix)]
     Unix(mio::net::UnixStream),
+    /// A TLS connection over TCP.
+    #[cfg(any(feature = "ssl-rustls", feature = "ssl-openssl"))]
+    Tls(Box<tls::TlsConn>),
 }
 
 /// Which readiness a blocked handler waits for.
@@ -38,6 +52,8 @@ impl Stream {
             Stream::Tcp(s) => (&*s).read(buf),
             #[cfg(unix)]
             Stream::Unix(s) => (&*s).read(buf),
+            #[cfg(any(feature = "ssl-rustls", feature = "ssl-openssl"))]
+            Stream::Tls(s) => s.read(buf),
         }
     }
 
@@ -47,6 +63,8 @@ impl Stream {
             Stream::Tcp(s) => (&*s).write(buf),
             #[cfg(unix)]
             Stream::Unix(s) => (&*s).write(buf),
+            #[cfg(any(feature = "ssl-rustls", feature = "ssl-openssl"))]
+            Stream::Tls(s) => s.write(buf),
         }
     }
 
@@ -56,6 +74,11 @@ impl Stream {
             Stream::Tcp(s) => (&*s).write_vectored(bufs),
             #[cfg(unix)]
             Stream::Unix(s) => (&*s).write_vectored(bufs),
+            #[cfg(any(feature = "ssl-rustls", feature = "ssl-openssl"))]
+            Stream::Tls(s) => match bufs.iter().find(|b| !b.is_empty()) {
+                Some(b) => s.write(b),
+                None => Ok(0),
+            },
         }
     }
 
@@ -65,7 +88,57 @@ impl Stream {
             Stream::Tcp(s) => s.shutdown(how),
             #[cfg(unix)]
             Stream::Unix(s) => s.shutdown(how),
+            #[cfg(any(feature = "ssl-rustls", feature = "ssl-openssl"))]
+            Stream::Tls(s) => {
+                s.shutdown(how);
+                Ok(())
+            }
         };
+    }
+
+    /// Waits until every byte accepted by `write` is on the wire (TLS keeps records queued
+    /// when the socket is full; plain sockets have nothing to flush).
+    pub(crate) fn flush(&self, deadline: Option<Instant>) -> io::Result<()> {
+        match self {
+            #[cfg(any(feature = "ssl-rustls", feature = "ssl-openssl"))]
+            Stream::Tls(s) => loop {
+                if s.flush_nonblocking()? {
+                    return Ok(());
+                }
+                self.wait(Readiness::Writable, deadline)?;
+            },
+            _ => {
+                let _ = deadline;
+                Ok(())
+            }
+        }
+    }
+
+    /// Pushes queued TLS records without waiting (the event loop's use on writability).
+    pub(crate) fn flush_nonblocking(&self) -> io::Result<bool> {
+        match self {
+            #[cfg(any(feature = "ssl-rustls", feature = "ssl-openssl"))]
+            Stream::Tls(s) => s.flush_nonblocking(),
+            _ => Ok(true),
+        }
+    }
+
+    /// True for TLS connections.
+    pub(crate) fn is_tls(&self) -> bool {
+        match self {
+            #[cfg(any(feature = "ssl-rustls", feature = "ssl-openssl"))]
+            Stream::Tls(_) => true,
+            _ => false,
+        }
+    }
+
+    /// True while a TLS handshake is in progress.
+    pub(crate) fn is_handshaking(&self) -> bool {
+        match self {
+            #[cfg(any(feature = "ssl-rustls", feature = "ssl-openssl"))]
+            Stream::Tls(s) => s.is_handshaking(),
+            _ => false,
+        }
     }
 
     /// Blocks the calling (handler) thread until the stream is ready, or the deadline passes
@@ -105,8 +178,16 @@ impl Stream {
 
     /// Sets `TCP_NODELAY` on TCP streams: responses are written whole, so Nagle only delays.
     pub(crate) fn set_nodelay(&self) {
-        if let Stream::Tcp(s) = self {
-            let _ = s.set_nodelay(true);
+        match self {
+            Stream::Tcp(s) => {
+                let _ = s.set_nodelay(true);
+            }
+            #[cfg(any(feature = "ssl-rustls", feature = "ssl-openssl"))]
+            Stream::Tls(s) => {
+                let _ = s.socket().set_nodelay(true);
+            }
+            #[cfg(unix)]
+            Stream::Unix(_) => {}
         }
     }
 }
@@ -117,6 +198,8 @@ impl AsFd for Stream {
             Stream::Tcp(s) => s.as_fd(),
             #[cfg(unix)]
             Stream::Unix(s) => s.as_fd(),
+            #[cfg(any(feature = "ssl-rustls", feature = "ssl-openssl"))]
+            Stream::Tls(s) => s.socket().as_fd(),
         }
     }
 }
@@ -138,5 +221,5 @@ pub(crate) fn write_all(
             Err(e) => return Err(e),
         }
     }
-    Ok(())
+    stream.flush(deadline)
 }
