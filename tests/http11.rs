@@ -479,3 +479,38 @@ fn recv_timeout_returns_a_request_that_arrives_during_the_wait() {
     rq.respond(Response::empty(202)).unwrap();
     assert_eq!(sender.join().unwrap(), 202);
 }
+
+#[test]
+fn request_after_client_half_close_is_answered() {
+    let srv = serve(2, echo);
+    let mut c = srv.client();
+    c.send("GET /half HTTP/1.1\r\nHost: t\r\n\r\n");
+    c.stream.shutdown(std::net::Shutdown::Write).unwrap();
+    let r = c.read_response().unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.body_str().starts_with("GET /half "), "{}", r.body_str());
+    c.expect_closed();
+}
+
+#[test]
+fn url_is_the_request_target_as_sent() {
+    let srv = serve(2, echo);
+    let mut c = srv.client();
+    for (line, target) in [
+        ("OPTIONS * HTTP/1.1", "*"),
+        (
+            "GET http://example.com/abs?x=%20 HTTP/1.1",
+            "http://example.com/abs?x=%20",
+        ),
+        ("GET /a//b/../c?q HTTP/1.1", "/a//b/../c?q"),
+    ] {
+        c.send(format!("{line}\r\nHost: example.com\r\n\r\n"));
+        let r = c.read_response().unwrap();
+        let method = line.split(' ').next().unwrap();
+        assert!(
+            r.body_str().starts_with(&format!("{method} {target} 1.1 ")),
+            "{}",
+            r.body_str()
+        );
+    }
+}

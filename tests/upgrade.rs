@@ -75,3 +75,29 @@ fn into_writer_sends_raw_bytes() {
     assert_eq!(r.header("date"), None);
     assert_eq!(r.body_str(), "raw!raw");
 }
+
+#[test]
+fn a_large_read_ahead_is_handed_over_whole() {
+    const N: usize = 1024 * 1024;
+    let (tx, rx) = mpsc::channel();
+    let srv = serve(1, move |rq: Request| {
+        let mut stream = rq.upgrade("bulk", Response::empty(101));
+        let mut got = vec![0u8; N];
+        let r = stream.read_exact(&mut got);
+        let ok = r.is_ok() && got.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8);
+        let _ = stream.write_all(if ok { b"OK" } else { b"KO" });
+        let _ = stream.flush();
+        tx.send(ok).unwrap();
+    });
+    let mut c = srv.client();
+    let mut bytes =
+        b"POST /bulk HTTP/1.1\r\nHost: t\r\nConnection: upgrade\r\nUpgrade: bulk\r\n\r\n".to_vec();
+    bytes.extend((0..N).map(|i| (i % 251) as u8));
+    c.send(&bytes);
+    assert_eq!(c.read_head().unwrap().status, 101);
+    assert!(
+        rx.recv_timeout(WAIT).unwrap(),
+        "upgraded stream lost or reordered bytes"
+    );
+    assert_eq!(c.read_exact_raw(2).unwrap(), b"OK");
+}
