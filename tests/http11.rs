@@ -514,3 +514,24 @@ fn url_is_the_request_target_as_sent() {
         );
     }
 }
+
+#[test]
+fn date_header_is_refreshed() {
+    let srv = serve(2, framing_handler);
+    let mut c = srv.client();
+    let date = |c: &mut support::Client| {
+        c.send("GET /small HTTP/1.1\r\nHost: t\r\n\r\n");
+        let r = c.read_response().unwrap();
+        r.header("date").expect("Date header").to_string()
+    };
+    let first = date(&mut c);
+    // The cached value is refreshed once a second: it must change within a little over 1 s.
+    let mut last = first.clone();
+    assert!(
+        support::wait_until(Duration::from_millis(2500), || {
+            last = date(&mut c);
+            last != first
+        }),
+        "Date stayed {first:?}"
+    );
+}
