@@ -2,7 +2,161 @@
 #![deny(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 #![warn(unreachable_pub)]
 #![doc(test(attr(deny(warnings))))]
-//! (crate docs: written at the end)
+//! # tiny_http: a small, blocking HTTP/1.1 server on an event-driven core
+//!
+//! This crate implements the public API of [`tiny_http`](https://docs.rs/tiny_http/0.12) 0.12
+//! (same package name, same types and signatures), so an existing application or framework
+//! switches to it with one `[patch.crates-io]` line. Underneath, one I/O thread serves every
+//! connection through the operating system's poller, request framing follows RFC 9110/9112
+//! strictly, and every connection runs under deadlines and size limits.
+//!
+//! ## Creating a server
+//!
+//! ```no_run
+//! use tiny_http::Server;
+//!
+//! let server = Server::http("0.0.0.0:8000").unwrap();
+//! println!("listening on {}", server.server_addr());
+//! ```
+//!
+//! [`Server::http`] binds at once, so a port already in use is an `Err`. A server listens
+//! until it is dropped. Use port 0 to let the system choose, and [`Server::server_addr`] to
+//! learn which port it chose.
+//!
+//! ## Receiving requests
+//!
+//! [`Server::recv`] blocks until a request arrives; [`Server::recv_timeout`] and
+//! [`Server::try_recv`] wait a bounded time or not at all, and
+//! [`Server::incoming_requests`] iterates:
+//!
+//! ```no_run
+//! # let server = tiny_http::Server::http("0.0.0.0:0").unwrap();
+//! for request in server.incoming_requests() {
+//!     println!(
+//!         "{:?} {} from {:?}, headers: {:?}",
+//!         request.method(),
+//!         request.url(),
+//!         request.remote_addr(),
+//!         request.headers()
+//!     );
+//! }
+//! ```
+//!
+//! Requests are handled on threads you own. The server is `Send + Sync`: share it with an
+//! `Arc` and call `recv` from as many worker threads as you like. Connections do not need
+//! threads of their own: thousands of idle keep-alive clients cost a socket and a few bytes
+//! each. To stop N workers, call [`Server::unblock`] N times; each call releases exactly one.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use std::thread;
+//! use tiny_http::{Response, Server};
+//!
+//! let server = Arc::new(Server::http("0.0.0.0:8000").unwrap());
+//! let workers: Vec<_> = (0..4)
+//!     .map(|_| {
+//!         let server = Arc::clone(&server);
+//!         thread::spawn(move || {
+//!             while let Ok(request) = server.recv() {
+//!                 let _ = request.respond(Response::from_string("hello"));
+//!             }
+//!         })
+//!     })
+//!     .collect();
+//! // ... later, to shut down:
+//! for _ in &workers {
+//!     server.unblock();
+//! }
+//! for worker in workers {
+//!     worker.join().unwrap();
+//! }
+//! ```
+//!
+//! ## Reading the body and answering
+//!
+//! [`Request::as_reader`] gives the body, exactly (by `Content-Length` or de-chunked), then
+//! end-of-file; the interim `100 Continue` is sent on the first read when the client asked for
+//! it. A [`Response`] is a status, headers and a body from any [`std::io::Read`]; the library
+//! frames it (`Content-Length`, chunked, or close-delimited for HTTP/1.0) and adds `Date` and
+//! `Server`.
+//!
+//! ```no_run
+//! use tiny_http::{Header, Response, Server};
+//!
+//! let server = Server::http("0.0.0.0:8000").unwrap();
+//! let mut request = server.recv().unwrap();
+//! let mut body = String::new();
+//! request.as_reader().read_to_string(&mut body).unwrap();
+//!
+//! let response = Response::from_string(format!("you sent {} bytes", body.len()))
+//!     .with_status_code(201)
+//!     .with_header("X-Handled-By: example".parse::<Header>().unwrap());
+//! request.respond(response).unwrap();
+//! ```
+//!
+//! A request dropped without an answer gets an empty `500`; a handler that panics therefore
+//! loses only its own request. Responses on one connection reach the client in request order
+//! even when pipelined requests are answered out of order by different threads.
+//!
+//! Files are streamed, never loaded whole: `Response::from_file(File::open(path)?)`.
+//!
+//! ## Testing handlers without a network
+//!
+//! [`TestRequest`] builds a [`Request`] in memory:
+//!
+//! ```
+//! use tiny_http::{Method, Request, Response, TestRequest};
+//!
+//! fn handler(request: Request) -> usize {
+//!     let n = request.url().len();
+//!     request.respond(Response::empty(204)).unwrap();
+//!     n
+//! }
+//!
+//! let request: Request = TestRequest::new().with_method(Method::Get).with_path("/abc").into();
+//! assert_eq!(handler(request), 4);
+//! ```
+//!
+//! ## Limits and deadlines
+//!
+//! Every connection runs under deadlines (request head, keep-alive idleness, body progress and
+//! minimum rate, response writes, TLS handshake) and every request under size limits (request
+//! line, head, header count, optional body size). The defaults suit real traffic; change them
+//! with [`ServerBuilder`]:
+//!
+//! ```
+//! use std::time::Duration;
+//! use tiny_http::Server;
+//!
+//! let server = Server::builder()
+//!     .max_body_size(Some(1 << 20))
+//!     .head_timeout(Duration::from_secs(10))
+//!     .max_connections(1_000)
+//!     .http("127.0.0.1:0")
+//!     .unwrap();
+//! # drop(server);
+//! ```
+//!
+//! Malformed or ambiguous requests (for example both `Content-Length` and
+//! `Transfer-Encoding`, the classic request-smuggling vector) are answered with a minimal
+//! `4xx` and `Connection: close`, and the connection is closed; nothing a client sends can
+//! make the server panic or stop serving others.
+//!
+//! ## HTTPS
+//!
+//! With the `ssl-rustls` feature (or `ssl-openssl`, also enabled by `ssl`),
+//! `Server::https(addr, SslConfig { certificate, private_key })` serves TLS from PEM bytes; with
+//! `ssl-rustls`, [`ServerBuilder`] also accepts a prebuilt `rustls::ServerConfig` (ALPN, SNI,
+//! client certificates, certificate reload). When both features are enabled, rustls is used.
+//! Without either, asking for TLS is an `Err` saying the feature is required.
+//!
+//! ## How it works
+//!
+//! One event-loop thread (over `mio`) accepts connections, reads request heads, enforces
+//! deadlines and queues requests; `recv` pops them. Your thread then reads the body and
+//! writes the response directly on the socket, waiting for readiness (with a deadline) when it
+//! would block; the connection goes back to the event loop as soon as the body is consumed,
+//! so the next pipelined request is parsed while the response is still being written.
 
 mod config;
 mod listen;
