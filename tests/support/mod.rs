@@ -760,3 +760,52 @@ pub fn echo(mut rq: Request) {
     );
     let _ = rq.respond(tiny_http::Response::from_string(text));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hardening tests: configured servers, interim responses, descriptor limits
+// ---------------------------------------------------------------------------------------------
+
+/// Starts a server built by `builder` (limits, deadlines) on 127.0.0.1 with `workers` handler
+/// threads running `handler`.
+pub fn serve_with<F>(builder: tiny_http::ServerBuilder, workers: usize, handler: F) -> TestServer
+where
+    F: Fn(Request) + Send + Sync + 'static,
+{
+    let server = Arc::new(builder.http("127.0.0.1:0").expect("bind 127.0.0.1:0"));
+    serve_on(server, workers, handler)
+}
+
+impl<S: Read + Write> Conn<S> {
+    /// Reads the next final response, skipping interim (1xx) ones such as `100 Continue`.
+    pub fn read_final_response(&mut self) -> io::Result<RawResponse> {
+        loop {
+            let r = self.read_response()?;
+            if !(100..200).contains(&r.status()) {
+                return Ok(r);
+            }
+        }
+    }
+}
+
+/// Raises the soft open-files limit to at least `want` (bounded by the hard limit when not
+/// privileged). Returns the limit in force afterwards.
+pub fn raise_open_files_limit(want: u64) -> u64 {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let lim = getrlimit(Resource::Nofile);
+    if lim.current.is_some_and(|c| c < want) {
+        let both = Rlimit {
+            current: Some(want),
+            maximum: Some(lim.maximum.map_or(want, |m| m.max(want))),
+        };
+        if setrlimit(Resource::Nofile, both).is_err() {
+            let _ = setrlimit(
+                Resource::Nofile,
+                Rlimit {
+                    current: lim.maximum,
+                    maximum: lim.maximum,
+                },
+            );
+        }
+    }
+    getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX)
+}
