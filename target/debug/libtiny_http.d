@@ -1,1 +1,0 @@
-/work/main/target/debug/libtiny_http.rlib: /work/main/src/lib.rs /work/main/src/proto/mod.rs /work/main/src/types/header.rs /work/main/src/types/method.rs /work/main/src/types/mod.rs /work/main/src/types/status.rs /work/main/src/types/version.rs
