@@ -1,0 +1,433 @@
+//! Slow and hostile clients are cut off at their deadlines while everyone else is served:
+//! slowloris heads, slow-POST bodies, idle keep-alive connections, panicking handlers, and the
+//! connection cap.
+//!
+//! Deadlines are short (about one second) and configured through `ServerBuilder`. The tests
+//! assert outcomes (who was answered, who was closed, with what) under generous bounds, never
+//! timing precision. Many slow clients are driven by one thread over non-blocking sockets.
+
+mod support;
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use support::{raise_open_files_limit, serve_with, wait_until, Client, WAIT};
+use tiny_http::{Request, Response, ServerBuilder};
+
+/// How many slow clients attack at once.
+const CROWD: usize = 300;
+/// The generous bound within which every slow client must have been cut off.
+const CUT_OFF_BOUND: Duration = Duration::from_secs(15);
+/// Pace of a trickling client.
+const TRICKLE: Duration = Duration::from_millis(200);
+
+fn short_deadlines() -> ServerBuilder {
+    ServerBuilder::new()
+        .head_timeout(Duration::from_secs(1))
+        .body_timeout(Duration::from_secs(1))
+        .min_body_rate(Some((1000, Duration::from_secs(1))))
+        .idle_timeout(Duration::from_secs(1))
+        .write_timeout(Duration::from_secs(5))
+}
+
+/// Answers `"METHOD URL"` without reading any body.
+fn answer(rq: Request) {
+    let text = format!("{} {}", rq.method(), rq.url());
+    let _ = rq.respond(Response::from_string(text));
+}
+
+// ---------------------------------------------------------------------------------------------
+// A crowd of slow clients on non-blocking sockets
+// ---------------------------------------------------------------------------------------------
+
+struct Slow {
+    stream: TcpStream,
+    /// Sends one more byte every `TRICKLE` (else: silent after its opening bytes).
+    trickles: bool,
+    received: Vec<u8>,
+    closed_at: Option<Instant>,
+}
+
+struct Crowd {
+    clients: Vec<Slow>,
+}
+
+impl Crowd {
+    /// Connects `n` clients, each sending `opening`; every other one keeps trickling.
+    fn connect(addr: SocketAddr, n: usize, opening: &[u8]) -> Crowd {
+        let clients = (0..n)
+            .map(|i| {
+                let mut stream = TcpStream::connect(addr).expect("connect slow client");
+                stream.set_nodelay(true).unwrap();
+                stream.write_all(opening).expect("slow client opening");
+                stream.set_nonblocking(true).unwrap();
+                Slow {
+                    stream,
+                    trickles: i % 2 == 0,
+                    received: Vec::new(),
+                    closed_at: None,
+                }
+            })
+            .collect();
+        Crowd { clients }
+    }
+
+    fn open(&self) -> usize {
+        self.clients
+            .iter()
+            .filter(|c| c.closed_at.is_none())
+            .count()
+    }
+
+    /// Reads what the server sent; notes EOF or reset as the server closing.
+    fn poll_reads(&mut self) {
+        let mut buf = [0u8; 4096];
+        for c in self.clients.iter_mut().filter(|c| c.closed_at.is_none()) {
+            loop {
+                match c.stream.read(&mut buf) {
+                    Ok(0) => {
+                        c.closed_at = Some(Instant::now());
+                        break;
+                    }
+                    Ok(n) => c.received.extend_from_slice(&buf[..n]),
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(_) => {
+                        c.closed_at = Some(Instant::now());
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// One more byte from every trickling client still open (errors mean the server is gone,
+    /// which the next read will tell).
+    fn trickle(&mut self, byte: u8) {
+        for c in self.clients.iter_mut() {
+            if c.trickles && c.closed_at.is_none() {
+                let _ = c.stream.write(&[byte]);
+            }
+        }
+    }
+
+    /// Trickles and reads until every client is closed or `bound` passes; returns how long
+    /// it took for all of them to be closed, or `None`.
+    fn run_until_all_closed(&mut self, byte: u8, bound: Duration) -> Option<Duration> {
+        let start = Instant::now();
+        let mut next_trickle = start + TRICKLE;
+        while start.elapsed() < bound {
+            self.poll_reads();
+            if self.open() == 0 {
+                return Some(start.elapsed());
+            }
+            if Instant::now() >= next_trickle {
+                self.trickle(byte);
+                next_trickle += TRICKLE;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+
+    /// Names the clients whose bytes are neither nothing nor a response with `status`.
+    fn answered_other_than(&self, status: u16) -> Vec<String> {
+        let want = format!("HTTP/1.1 {status} ");
+        self.clients
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !c.received.is_empty() && !c.received.starts_with(want.as_bytes()))
+            .map(|(i, c)| {
+                let text = String::from_utf8_lossy(&c.received);
+                format!("client {i}: {:?}", text.lines().next().unwrap_or(""))
+            })
+            .collect()
+    }
+
+    fn answered_with(&self, status: u16) -> usize {
+        let want = format!("HTTP/1.1 {status} ");
+        self.clients
+            .iter()
+            .filter(|c| c.received.starts_with(want.as_bytes()))
+            .count()
+    }
+}
+
+/// A well-behaved client making one request per fresh connection, paced, until stopped.
+/// Returns (answered, failures) with the time of each answer.
+struct Normal {
+    stop: Arc<AtomicBool>,
+    handle: thread::JoinHandle<(Vec<Instant>, Vec<String>)>,
+}
+
+impl Normal {
+    fn start(addr: SocketAddr) -> Normal {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = thread::spawn(move || {
+            let (mut answered, mut failures) = (Vec::new(), Vec::new());
+            let mut i = 0;
+            while !flag.load(Ordering::Relaxed) {
+                i += 1;
+                let mut c = Client::connect(addr);
+                c.stream
+                    .set_read_timeout(Some(Duration::from_secs(5)))
+                    .unwrap();
+                c.send(format!("GET /normal/{i} HTTP/1.1\r\nHost: t\r\n\r\n"));
+                match c.read_response() {
+                    Ok(r) if r.status() == 200 && r.body_str() == format!("GET /normal/{i}") => {
+                        answered.push(Instant::now())
+                    }
+                    Ok(r) => failures.push(format!("request {i}: {} {:?}", r.status(), r.body)),
+                    Err(e) => failures.push(format!("request {i}: {e}")),
+                }
+                thread::sleep(Duration::from_millis(50));
+            }
+            (answered, failures)
+        });
+        Normal { stop, handle }
+    }
+
+    fn stop(self) -> (Vec<Instant>, Vec<String>) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.handle.join().expect("normal client thread")
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tests
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn slowloris_heads_are_cut_off_while_a_normal_client_is_served() {
+    raise_open_files_limit(8 * 1024);
+    let srv = serve_with(short_deadlines(), 2, answer);
+    let normal = Normal::start(srv.addr());
+
+    // Half send one byte and fall silent; half add a byte of a never-ending field every 200 ms.
+    let start = Instant::now();
+    let mut crowd = Crowd::connect(srv.addr(), CROWD, b"GET /slow HTTP/1.1\r\nX-Slow: ");
+    let took = crowd.run_until_all_closed(b'a', CUT_OFF_BOUND);
+    let attack_over = Instant::now();
+    let (answered, failures) = normal.stop();
+
+    assert!(
+        took.is_some(),
+        "{} of {CROWD} slowloris clients still open after {CUT_OFF_BOUND:?}",
+        crowd.open()
+    );
+    let others = crowd.answered_other_than(408);
+    assert!(others.is_empty(), "slow heads got: {others:?}");
+    assert!(failures.is_empty(), "normal client failed: {failures:?}");
+    let during = answered
+        .iter()
+        .filter(|&&t| t > start && t < attack_over)
+        .count();
+    assert!(
+        during >= 3,
+        "the normal client got only {during} answers during the attack ({} in all)",
+        answered.len()
+    );
+    eprintln!(
+        "slowloris: {CROWD} clients cut off in {took:?} ({} answered 408); normal client answered {during} times meanwhile",
+        crowd.answered_with(408)
+    );
+}
+
+/// Threads reading slow bodies. Each slow body holds its reader for about one deadline
+/// (1 s), so this many readers get through the crowd in about `CROWD / BODY_READERS` seconds.
+const BODY_READERS: usize = 32;
+
+#[test]
+fn slow_bodies_fail_with_timed_out_and_get_408_while_a_normal_client_is_served() {
+    raise_open_files_limit(8 * 1024);
+    // Requests with a body go to a pool of readers; the rest are answered at once.
+    let (to_readers, bodies) = mpsc::channel::<Request>();
+    let bodies = Arc::new(Mutex::new(bodies));
+    let timed_out = Arc::new(AtomicUsize::new(0));
+    let other_errors = Arc::new(Mutex::new(Vec::new()));
+    let mut readers = Vec::new();
+    for _ in 0..BODY_READERS {
+        let bodies = bodies.clone();
+        let timed_out = timed_out.clone();
+        let other_errors = other_errors.clone();
+        readers.push(thread::spawn(move || loop {
+            let next = bodies.lock().unwrap().recv();
+            let Ok(mut rq) = next else { return };
+            let mut sink = Vec::new();
+            match rq.as_reader().read_to_end(&mut sink) {
+                // Dropping the request unanswered: a slow body gets 408.
+                Err(e) if e.kind() == ErrorKind::TimedOut => {
+                    timed_out.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => other_errors.lock().unwrap().push(format!("{e}")),
+                Ok(n) => other_errors
+                    .lock()
+                    .unwrap()
+                    .push(format!("a slow body of {n} bytes was read whole")),
+            }
+        }));
+    }
+    let to_readers = Mutex::new(to_readers);
+    let srv = serve_with(short_deadlines(), 2, move |rq: Request| {
+        if rq.body_length().is_some() {
+            let _ = to_readers.lock().unwrap().send(rq);
+        } else {
+            answer(rq);
+        }
+    });
+    let normal = Normal::start(srv.addr());
+
+    // Half trickle a byte every 200 ms (below the minimum rate), half stall after 10 bytes.
+    let start = Instant::now();
+    let mut crowd = Crowd::connect(
+        srv.addr(),
+        CROWD,
+        b"POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000\r\n\r\n0123456789",
+    );
+    let took = crowd.run_until_all_closed(b'b', CUT_OFF_BOUND);
+    let attack_over = Instant::now();
+    let (answered, failures) = normal.stop();
+
+    assert!(
+        took.is_some(),
+        "{} of {CROWD} slow-body clients still open after {CUT_OFF_BOUND:?} ({} timed out so far)",
+        crowd.open(),
+        timed_out.load(Ordering::Relaxed)
+    );
+    let others = crowd.answered_other_than(408);
+    assert!(others.is_empty(), "slow bodies got: {others:?}");
+    assert!(
+        other_errors.lock().unwrap().is_empty(),
+        "body reads ended otherwise: {:?}",
+        other_errors.lock().unwrap()
+    );
+    assert!(
+        wait_until(WAIT, || timed_out.load(Ordering::Relaxed) == CROWD),
+        "only {} of {CROWD} body reads failed with TimedOut",
+        timed_out.load(Ordering::Relaxed)
+    );
+    assert!(failures.is_empty(), "normal client failed: {failures:?}");
+    let during = answered
+        .iter()
+        .filter(|&&t| t > start && t < attack_over)
+        .count();
+    assert!(
+        during >= 3,
+        "the normal client got only {during} answers during the attack ({} in all)",
+        answered.len()
+    );
+    eprintln!(
+        "slow bodies: {CROWD} clients cut off in {took:?} ({} answered 408); normal client answered {during} times meanwhile",
+        crowd.answered_with(408)
+    );
+    drop(srv);
+}
+
+#[test]
+fn idle_keep_alive_connections_are_closed_after_the_idle_timeout() {
+    let srv = serve_with(short_deadlines(), 2, answer);
+    let mut clients: Vec<Client> = (0..20).map(|_| srv.client()).collect();
+    for (i, c) in clients.iter_mut().enumerate() {
+        c.send(format!("GET /idle/{i} HTTP/1.1\r\nHost: t\r\n\r\n"));
+        let r = c.read_response().unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(!r.head.has_token("connection", "close"), "{:?}", r.head);
+    }
+    // A connection that never sent anything is idle too.
+    let mut silent = srv.client();
+    // Still open well before the deadline...
+    assert!(!clients[0].anything_within(Duration::from_millis(300)));
+    // ...and closed (EOF, no bytes: no request was in progress) after it.
+    for c in clients.iter_mut().chain(std::iter::once(&mut silent)) {
+        c.stream.set_read_timeout(Some(WAIT)).unwrap();
+        c.expect_closed();
+    }
+    assert!(
+        wait_until(WAIT, || srv.server.num_connections() == 0),
+        "{} connections still counted",
+        srv.server.num_connections()
+    );
+}
+
+/// Keeps the panics this file causes on purpose out of the test output (others still print).
+fn quiet_intended_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
+        if !message.is_some_and(|m| m.contains("on purpose")) {
+            default(info);
+        }
+    }));
+}
+
+#[test]
+fn a_panicking_handler_loses_only_its_own_request() {
+    quiet_intended_panics();
+    // Each panic ends one worker thread; three workers survive two panics.
+    let srv = serve_with(short_deadlines(), 3, |mut rq: Request| match rq.url() {
+        "/panic" => panic!("handler panics on purpose (test)"),
+        "/panic-mid-body" => {
+            let mut two = [0u8; 2];
+            let _ = rq.as_reader().read_exact(&mut two);
+            panic!("handler panics mid-body on purpose (test)");
+        }
+        _ => answer(rq),
+    });
+    for path in ["/panic", "/panic-mid-body"] {
+        let mut c = srv.client();
+        c.send(format!(
+            "POST {path} HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello"
+        ));
+        let r = c.read_response().unwrap();
+        assert_eq!(r.status(), 500, "{path}");
+        // The next request, on another connection, is served.
+        let mut other = srv.client();
+        other.send("GET /after HTTP/1.1\r\nHost: t\r\n\r\n");
+        let r = other.read_response().unwrap();
+        assert_eq!((r.status(), r.body_str()), (200, "GET /after"), "{path}");
+    }
+}
+
+#[test]
+fn at_max_connections_the_next_connection_waits_until_one_closes() {
+    const MAX: usize = 50;
+    raise_open_files_limit(4 * 1024);
+    let srv = serve_with(ServerBuilder::new().max_connections(MAX), 2, answer);
+    let mut held: Vec<Client> = (0..MAX).map(|_| srv.client()).collect();
+    for (i, c) in held.iter_mut().enumerate() {
+        c.send(format!("GET /held/{i} HTTP/1.1\r\nHost: t\r\n\r\n"));
+        assert_eq!(c.read_response().unwrap().status(), 200);
+    }
+    assert_eq!(srv.server.num_connections(), MAX);
+
+    // The 51st connects (the kernel's backlog takes it) but is not served...
+    let mut waiting = srv.client();
+    waiting.send("GET /waiting HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert!(
+        !waiting.anything_within(Duration::from_millis(500)),
+        "the connection over the cap was served"
+    );
+    assert_eq!(srv.server.num_connections(), MAX);
+
+    // ...until one of the 50 closes.
+    let first = held.remove(0);
+    first.stream.shutdown(Shutdown::Both).unwrap();
+    drop(first);
+    let r = waiting.read_response().unwrap();
+    assert_eq!((r.status(), r.body_str()), (200, "GET /waiting"));
+    // The others are still served meanwhile.
+    for (i, c) in held.iter_mut().enumerate().take(5) {
+        c.send(format!("GET /again/{i} HTTP/1.1\r\nHost: t\r\n\r\n"));
+        assert_eq!(c.read_response().unwrap().status(), 200);
+    }
+}
