@@ -255,7 +255,9 @@ impl Driver {
                 match event.token() {
                     WAKER => {}
                     LISTENER => self.accept(),
-                    Token(index) => self.on_ready(index, event.is_writable()),
+                    Token(index) => {
+                        self.on_ready(index, event.is_writable(), event.is_read_closed())
+                    }
                 }
             }
             self.handle_messages();
@@ -391,7 +393,7 @@ impl Driver {
         }
     }
 
-    fn on_ready(&mut self, index: usize, writable: bool) {
+    fn on_ready(&mut self, index: usize, writable: bool, read_closed: bool) {
         let Some(Some(entry)) = self.entries.get(index) else {
             return;
         };
@@ -403,7 +405,7 @@ impl Driver {
             }
         }
         match entry.side {
-            ReadSide::Parsing => self.read_and_parse(index),
+            ReadSide::Parsing => self.read_and_parse_event(index, !read_closed),
             ReadSide::Lingering => self.drain_lingering(index),
             // A handler owns the read side, or we stopped reading: nothing to do here.
             ReadSide::Lent | ReadSide::Ended => {}
@@ -412,10 +414,19 @@ impl Driver {
 
     /// Parses every complete head in the buffer, reading more until the socket is drained.
     fn read_and_parse(&mut self, index: usize) {
+        self.read_and_parse_event(index, false)
+    }
+
+    /// [`read_and_parse`](Self::read_and_parse) for a readiness event. `open_edge`: the event
+    /// did not report the peer's end of stream, so a short read proves the socket is empty
+    /// (a later arrival, data or FIN, is a new edge).
+    fn read_and_parse_event(&mut self, index: usize, open_edge: bool) {
         let max_in_flight = self.settings.max_in_flight;
         let max_line = self.settings.limits.max_request_line;
         // Whether the buffer holds bytes the parser has not seen since the last line end.
         let mut unparsed = true;
+        // Whether the socket is known to be empty (no read needed to see `WouldBlock`).
+        let mut drained = false;
         loop {
             let Some(Some(entry)) = self.entries.get_mut(index) else {
                 return;
@@ -457,8 +468,14 @@ impl Driver {
                 Some(Some(e)) => e,
                 _ => return,
             };
+            let result = if drained {
+                Err(io::ErrorKind::WouldBlock.into())
+            } else {
+                Ok(())
+            };
             let spare = entry.buf.spare();
-            match entry.conn.stream.read(spare) {
+            let room = spare.len();
+            match result.and_then(|()| entry.conn.stream.read(spare)) {
                 Ok(0) => {
                     self.stop_reading(index, CloseReason::ClientClosed);
                     return;
@@ -468,6 +485,10 @@ impl Driver {
                     // request-line limit: skip re-parsing a head trickled in byte by byte.
                     unparsed =
                         spare[..n].contains(&b'\n') || entry.buf.filled().len() + n > max_line;
+                    // A short read emptied the socket's receive queue: edge-triggered epoll
+                    // reports any later arrival as a new event, so the read that would only
+                    // return `WouldBlock` is skipped (TLS may hold records back: not there).
+                    drained = open_edge && n < room && !entry.conn.stream.is_tls();
                     entry.buf.commit(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {

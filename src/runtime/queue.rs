@@ -6,6 +6,7 @@
 //! - The event loop never blocks here: pushing only takes the lock and signals one waiter.
 
 use std::collections::VecDeque;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -32,6 +33,9 @@ pub(crate) struct Queue {
     items: Mutex<VecDeque<Item>>,
     ready: Condvar,
     closed: std::sync::atomic::AtomicBool,
+    /// Receivers blocked in `pop` (changed only under the `items` lock), so that pushing
+    /// skips the wake-up system call when every receiver is busy.
+    sleepers: std::sync::atomic::AtomicUsize,
 }
 
 impl Queue {
@@ -52,13 +56,10 @@ impl Queue {
             return;
         }
         items.extend(requests.drain(..).map(Item::Request));
+        let wake = n.min(self.sleepers.load(Relaxed));
         drop(items);
-        if n == 1 {
+        for _ in 0..wake {
             self.ready.notify_one();
-        } else {
-            for _ in 0..n {
-                self.ready.notify_one();
-            }
         }
     }
 
@@ -77,19 +78,27 @@ impl Queue {
                 Some(Item::Unblock) => return Received::Unblocked,
                 None => {}
             }
-            items = match deadline {
-                None => self.ready.wait(items).unwrap_or_else(|p| p.into_inner()),
+            let left = match deadline {
+                None => None,
                 Some(d) => {
                     let left = d.saturating_duration_since(Instant::now());
                     if left.is_zero() {
                         return Received::Empty;
                     }
+                    Some(left)
+                }
+            };
+            self.sleepers.fetch_add(1, Relaxed);
+            items = match left {
+                None => self.ready.wait(items).unwrap_or_else(|p| p.into_inner()),
+                Some(left) => {
                     self.ready
                         .wait_timeout(items, left)
                         .unwrap_or_else(|p| p.into_inner())
                         .0
                 }
             };
+            self.sleepers.fetch_sub(1, Relaxed);
         }
     }
 
