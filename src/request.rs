@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use crate::proto::decode::BodyDecoder;
 use crate::proto::encode::error_response;
 use crate::proto::head::{BodyKind, RequestHead};
-use crate::response::{WriteContext, Written};
+use crate::response::{SendFile, WriteContext, Written};
 use crate::runtime::conn::{Conn, Turn};
 use crate::runtime::driver::Msg;
 use crate::runtime::readbuf::ReadBuf;
@@ -359,8 +359,12 @@ impl Reply {
             return Ok(());
         }
         let mut writer = SocketWriter { conn, written: 0 };
+        let mut sendfile = |file: &std::fs::File, max: u64| send_file(conn, file, max);
+        // sendfile(2) moves file pages to a plain socket without a copy through user space;
+        // TLS must encrypt in user space.
+        let zero_copy = (!conn.stream.is_tls()).then_some(&mut sendfile as &mut SendFile<'_>);
         let result = response
-            .write_message(&ctx, &mut writer)
+            .write_message_via(&ctx, &mut writer, zero_copy)
             .and_then(|w| writer.flush().map(|()| w));
         match result {
             Ok(Written { keep_alive }) => {
@@ -449,6 +453,22 @@ impl Write for SocketWriter<'_> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.conn.stream.flush(self.conn.write_deadline())
+    }
+}
+
+/// Sends up to `max` bytes of `file` (from its offset) with `sendfile(2)`, waiting for
+/// writability up to the write deadline.
+fn send_file(conn: &Conn, file: &std::fs::File, max: u64) -> io::Result<u64> {
+    let count = usize::try_from(max.min(1 << 30)).unwrap_or(1 << 30);
+    loop {
+        match rustix::fs::sendfile(&conn.stream, file, None, count) {
+            Ok(n) => return Ok(n as u64),
+            Err(rustix::io::Errno::AGAIN) => conn
+                .stream
+                .wait(Readiness::Writable, conn.write_deadline())?,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
 }
 

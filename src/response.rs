@@ -65,6 +65,9 @@ pub struct Response<R> {
     data_length: Option<usize>,
     chunked_threshold: usize,
     additional_headers: Option<Receiver<Header>>,
+    /// For responses made by `from_file`: a duplicate handle of the body's file (it shares the
+    /// file offset with `reader`), so that the runtime can send it with `sendfile(2)`.
+    file: Option<File>,
 }
 
 /// A response whose body type is erased, so responses of different kinds fit one type.
@@ -143,6 +146,7 @@ where
             data_length,
             chunked_threshold: DEFAULT_CHUNKED_THRESHOLD,
             additional_headers,
+            file: None,
         };
         for header in headers {
             response.add_header(header);
@@ -260,6 +264,7 @@ where
             data_length,
             chunked_threshold: self.chunked_threshold,
             additional_headers: self.additional_headers,
+            file: None,
         }
     }
 
@@ -331,9 +336,22 @@ where
     /// length — what there was has been written and the connection must close; any other
     /// error comes from the reader or `out`.
     pub(crate) fn write_message<W: Write>(
+        self,
+        ctx: &WriteContext<'_>,
+        out: W,
+    ) -> io::Result<Written> {
+        self.write_message_via(ctx, out, None)
+    }
+
+    /// [`write_message`](Self::write_message) with a zero-copy path for file bodies:
+    /// `send_file(file, max)` sends up to `max` bytes of `file` from its current offset
+    /// straight to the peer (after the head has gone out through `out`) and returns how many
+    /// it sent (0 at end of file).
+    pub(crate) fn write_message_via<W: Write>(
         mut self,
         ctx: &WriteContext<'_>,
         mut out: W,
+        send_file: Option<&mut SendFile<'_>>,
     ) -> io::Result<Written> {
         if let Some(rx) = self.additional_headers.take() {
             for header in rx.try_iter() {
@@ -386,8 +404,25 @@ where
                     return Err(early_eof());
                 }
             }
-            ResponseFraming::Length(n) => write_fixed(reader, n, buf, &mut out)?,
-            ResponseFraming::Chunked => write_chunked(reader, buf, &mut out)?,
+            ResponseFraming::Length(n) => match (&self.file, send_file) {
+                (Some(file), Some(send_file)) => {
+                    out.write_all(&buf)?;
+                    send_whole_file(file, n, send_file)?;
+                }
+                _ => write_fixed(reader, n, buf, &mut out)?,
+            },
+            ResponseFraming::Chunked => match (&self.file, send_file, self.data_length) {
+                // A file of known length above the chunked threshold: one chunk of that
+                // length, its data sent by the zero-copy path.
+                (Some(file), Some(send_file), Some(len)) if len > 0 => {
+                    let len = len as u64;
+                    buf.extend_from_slice(format!("{len:x}\r\n").as_bytes());
+                    out.write_all(&buf)?;
+                    send_whole_file(file, len, send_file)?;
+                    out.write_all(b"\r\n0\r\n\r\n")?;
+                }
+                _ => write_chunked(reader, buf, &mut out)?,
+            },
             ResponseFraming::CloseDelimited => write_until_eof(reader, buf, &mut out)?,
         }
         out.flush()?;
@@ -408,6 +443,8 @@ where
             data_length: self.data_length,
             chunked_threshold: self.chunked_threshold,
             additional_headers: self.additional_headers,
+            // Same body, same file: boxing keeps the zero-copy path.
+            file: self.file,
         }
     }
 }
@@ -429,7 +466,10 @@ impl Response<File> {
             .metadata()
             .ok()
             .and_then(|m| usize::try_from(m.len()).ok());
-        Response::new(StatusCode(200), Vec::new(), file, length, None)
+        let duplicate = file.try_clone().ok();
+        let mut response = Response::new(StatusCode(200), Vec::new(), file, length, None);
+        response.file = duplicate;
+        response
     }
 }
 
@@ -515,6 +555,7 @@ impl Clone for Response<io::Empty> {
             data_length: self.data_length,
             chunked_threshold: self.chunked_threshold,
             additional_headers: None,
+            file: None,
         }
     }
 }
@@ -566,6 +607,23 @@ fn read_some<R: Read + ?Sized>(reader: &mut R, buf: &mut [u8]) -> io::Result<usi
 
 /// Streams exactly `n` body bytes after the head in `buf` (the first read travels with the
 /// head). Stops at `n` even if the reader has more; `UnexpectedEof` if it has less.
+/// The zero-copy path for file bodies: sends up to the given count of bytes of the file from
+/// its current offset straight to the peer and returns how many it sent (0 at end of file).
+pub(crate) type SendFile<'a> = dyn FnMut(&File, u64) -> io::Result<u64> + 'a;
+
+/// Sends exactly `n` bytes of `file` through the zero-copy path; a file shorter than `n` is an
+/// early end of body.
+fn send_whole_file(file: &File, n: u64, send_file: &mut SendFile<'_>) -> io::Result<()> {
+    let mut remaining = n;
+    while remaining > 0 {
+        match send_file(file, remaining)? {
+            0 => return Err(early_eof()),
+            sent => remaining = remaining.saturating_sub(sent),
+        }
+    }
+    Ok(())
+}
+
 fn write_fixed<R: Read, W: Write>(
     reader: &mut R,
     n: u64,
