@@ -159,6 +159,9 @@
 //! so the next pipelined request is parsed while the response is still being written.
 
 mod config;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod listen;
 mod proto;
 mod request;
