@@ -252,6 +252,17 @@ impl ServerBuilder {
         self
     }
 
+    /// Serves TLS with an OpenSSL acceptor you built yourself (ALPN, SNI callbacks, client
+    /// certificates), the `ssl-openssl` counterpart of `rustls_config`. Only when
+    /// `ssl-openssl` is the one TLS feature: with `ssl-rustls` also on, rustls serves TLS.
+    /// Every server started by this builder then speaks HTTPS; any `SslConfig` passed later is
+    /// ignored. Default is no TLS (or the certificate of an `SslConfig`).
+    #[cfg(all(feature = "ssl-openssl", not(feature = "ssl-rustls")))]
+    pub fn openssl_acceptor(mut self, acceptor: std::sync::Arc<openssl::ssl::SslAcceptor>) -> Self {
+        self.settings.tls = Some(crate::transport::tls::TlsConfig(acceptor));
+        self
+    }
+
     /// Starts an HTTPS server on `addr` with the certificate chain and key of `ssl`.
     #[cfg(any(feature = "ssl-rustls", feature = "ssl-openssl"))]
     pub fn https<A: ToSocketAddrs>(self, addr: A, ssl: SslConfig) -> Result<Server, BoxError> {
