@@ -5,7 +5,8 @@
 //! form and every bad input, the HTTP/1.1 core over TLS, and handshakes that stall.
 //!
 //! Certificates are made at test time with rcgen. Two keys are fixtures: an RSA key (ring,
-//! under rcgen, cannot generate RSA) and a DSA key (a type no backend serves).
+//! under rcgen, cannot generate RSA), a DSA key (a type no backend serves) and an encrypted
+//! key.
 
 mod support;
 
@@ -72,6 +73,16 @@ bi+2cVeweYI5RgAFs7OdGZh6NzS9eEKWz5ulz2m7FgDb6MVi6cJDgXVCPmsDFNON
 exbtJAEp6Z62EmZcqUTMLrEZkHkxxyH9UCbd5Zh/ZAQeAhwlXWx1WQTkwh7FljXS
 tCepB4Onu2AAWUC68U5r
 -----END PRIVATE KEY-----
+";
+
+/// P-256, PKCS#8 encrypted with the passphrase "secret": refused (never prompted for).
+const ENCRYPTED_PKCS8: &str = r"-----BEGIN ENCRYPTED PRIVATE KEY-----
+MIHsMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAjVFk1vkf2ypAICCAAw
+DAYIKoZIhvcNAgkFADAdBglghkgBZQMEASoEECz8A1HXwmES5goeym+5xoUEgZB3
+z1/hIr3mKYDpT8EVb/SyRORIb4eRns21SCv+lqv3UZGD67M81uzkjYuwJsFAvST5
+jgtDKjVg9JuBY1KSZu3SdM1p5+N9CxJi1+z7LJLl/AWklFQdey+ycf2mIVLH9Ok+
+jCrmYzq1PQHr5GJFynFkOWgSSaUudlgVZCmoLxNg3uo7Lxx8mJEqOtquL/G+R3I=
+-----END ENCRYPTED PRIVATE KEY-----
 ";
 
 /// A private CA: a self-signed root and an intermediate signed by it. Leaves are signed by
@@ -657,7 +668,7 @@ fn bad_certificates_and_keys_are_errors_that_say_which() {
     // Keys.
     let other = KeyPair::generate().unwrap();
     let rsa = KeyPair::from_pem(RSA_PKCS8).unwrap();
-    let cases: [(&str, Vec<u8>, &str); 6] = [
+    let cases: [(&str, Vec<u8>, &str); 7] = [
         ("certificate without a key", vec![], "private key"),
         ("garbage key", b"not a key at all".to_vec(), "private key"),
         (
@@ -679,6 +690,11 @@ fn bad_certificates_and_keys_are_errors_that_say_which() {
             "unsupported key type (DSA)",
             DSA_PKCS8.as_bytes().to_vec(),
             "key",
+        ),
+        (
+            "encrypted key",
+            ENCRYPTED_PKCS8.as_bytes().to_vec(),
+            "private key",
         ),
     ];
     for (case, private_key, expected) in cases {
