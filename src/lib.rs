@@ -152,8 +152,11 @@
 //!
 //! ## How it works
 //!
-//! One event-loop thread (over `mio`) accepts connections, reads request heads, enforces
-//! deadlines and queues requests; `recv` pops them. Your thread then reads the body and
+//! The event loop (over `mio`) accepts connections, reads request heads, enforces deadlines
+//! and queues requests; `recv` pops them. It runs on whichever thread calls `recv` while no
+//! other does (leader/followers), so under load one thread parses, handles and answers a
+//! request with no hand-off; a background thread takes over while every worker is busy.
+//! Your thread then reads the body and
 //! writes the response directly on the socket, waiting for readiness (with a deadline) when it
 //! would block; the connection goes back to the event loop as soon as the body is consumed,
 //! so the next pipelined request is parsed while the response is still being written.

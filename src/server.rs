@@ -1,8 +1,9 @@
 //! [`Server`]: binds, starts the event loop, and hands out [`Request`]s.
 //!
 //! ```text
-//!   Server::new ──► listener + event-loop thread ("tiny-http-io")
+//!   Server::new ──► listener + event loop + background thread ("tiny-http-io")
 //!   recv() / recv_timeout() / try_recv() / incoming_requests() ◄── request queue
+//!        (a receiver with nothing queued runs the event loop itself when nobody else does)
 //!   unblock() ──► one receiver returns Err
 //!   drop ──► stop accepting; handed-out requests finish; queued ones get 500
 //! ```
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::Settings;
 use crate::runtime::driver::{Driver, DriverHandle, ListenSocket, Msg};
-use crate::runtime::queue::{Queue, Received};
+use crate::runtime::hub::{Hub, Received};
 use crate::{
     ConfigListenAddr, ListenAddr, Listener, Request, ServerBuilder, ServerConfig, SslConfig,
 };
@@ -29,9 +30,10 @@ pub(crate) type BoxError = Box<dyn Error + Send + Sync + 'static>;
 /// An HTTP server: listens, and hands out [`Request`]s to the threads that call
 /// [`recv`](Server::recv).
 ///
-/// It is `Send + Sync`: share it between worker threads with an `Arc`. Connections are served by
-/// one event-loop thread however many there are; only the threads you run yourself handle
-/// requests.
+/// It is `Send + Sync`: share it between worker threads with an `Arc`. Connections never get
+/// threads of their own: the event loop runs on a thread that calls `recv` while no other does
+/// (leader/followers), or on one background thread while every worker is busy, so the thread
+/// count is your workers plus one whatever the number of connections.
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -52,7 +54,7 @@ pub(crate) type BoxError = Box<dyn Error + Send + Sync + 'static>;
 /// ```
 #[derive(Debug)]
 pub struct Server {
-    queue: Arc<Queue>,
+    hub: Arc<Hub>,
     driver: Arc<DriverHandle>,
     addr: ListenAddr,
     live: Arc<AtomicUsize>,
@@ -164,15 +166,16 @@ impl Server {
                 ListenSocket::Unix(mio::net::UnixListener::from_std(l))
             }
         };
-        let queue = Arc::new(Queue::default());
         let live = Arc::new(AtomicUsize::new(0));
         let settings = Arc::new(settings);
-        let (driver, handle) = Driver::new(socket, queue.clone(), settings, live.clone())?;
+        let (driver, handle) = Driver::new(socket, settings, live.clone())?;
+        let hub = Arc::new(Hub::new(driver, handle.clone()));
+        let background = hub.clone();
         std::thread::Builder::new()
             .name("tiny-http-io".into())
-            .spawn(move || driver.run())?;
+            .spawn(move || background.background())?;
         Ok(Server {
-            queue,
+            hub,
             driver: handle,
             addr,
             live,
@@ -200,7 +203,7 @@ impl Server {
     /// Blocks until the next request arrives. Returns `Err` (`ErrorKind::Interrupted`) when
     /// [`unblock`](Server::unblock) releases this call.
     pub fn recv(&self) -> io::Result<Request> {
-        match self.queue.pop(None) {
+        match self.hub.recv(None) {
             Received::Request(r) => Ok(r),
             Received::Unblocked | Received::Empty => Err(unblocked()),
         }
@@ -209,7 +212,7 @@ impl Server {
     /// Like [`recv`](Server::recv), but returns `Ok(None)` when nothing arrived within `timeout`.
     pub fn recv_timeout(&self, timeout: Duration) -> io::Result<Option<Request>> {
         let deadline = Instant::now().checked_add(timeout);
-        match self.queue.pop(Some(deadline.unwrap_or_else(far_future))) {
+        match self.hub.recv(Some(deadline.unwrap_or_else(far_future))) {
             Received::Request(r) => Ok(Some(r)),
             Received::Empty => Ok(None),
             Received::Unblocked => Err(unblocked()),
@@ -218,7 +221,7 @@ impl Server {
 
     /// Returns the next request if one is waiting, `Ok(None)` otherwise; never blocks.
     pub fn try_recv(&self) -> io::Result<Option<Request>> {
-        match self.queue.try_pop() {
+        match self.hub.recv(Some(Instant::now())) {
             Received::Request(r) => Ok(Some(r)),
             Received::Empty => Ok(None),
             Received::Unblocked => Err(unblocked()),
@@ -229,7 +232,7 @@ impl Server {
     /// [`incoming_requests`](Server::incoming_requests) (or the next one to call it): call it
     /// N times to stop N worker threads.
     pub fn unblock(&self) {
-        self.queue.unblock();
+        self.hub.unblock();
     }
 }
 
@@ -238,7 +241,7 @@ impl Drop for Server {
         self.driver.send(Msg::Shutdown);
         // Requests queued but never received are answered 500 (their `Drop`); requests already
         // handed to handlers finish normally.
-        drop(self.queue.close());
+        drop(self.hub.close());
         #[cfg(unix)]
         if let Some(path) = &self.unix_path {
             let _ = std::fs::remove_file(path);

@@ -1,5 +1,6 @@
-//! The event loop: one thread that accepts connections, reads and parses request heads,
-//! enforces connection deadlines, and hands requests to the queue that `recv()` pops.
+//! The event loop: accepts connections, reads and parses request heads, enforces connection
+//! deadlines, and returns the requests it parsed. One pass is [`Driver::turn`]; the hub
+//! decides which thread runs it.
 //!
 //! ```text
 //!            accept ──► Parsing ──head──► (no body) request queued, keep Parsing
@@ -33,7 +34,6 @@ use crate::proto::encode::error_response;
 use crate::proto::error::ProtoError;
 use crate::proto::head::{parse_head, BodyKind, RequestHead};
 use crate::runtime::conn::Conn;
-use crate::runtime::queue::Queue;
 use crate::runtime::readbuf::ReadBuf;
 use crate::transport::Stream;
 use crate::{HTTPVersion, Request, StatusCode};
@@ -75,6 +75,13 @@ pub(crate) struct DriverHandle {
 }
 
 impl DriverHandle {
+    /// Interrupts the poll in progress (whichever thread runs it).
+    pub(crate) fn wake(&self) {
+        if let Err(e) = self.waker.wake() {
+            log::error!("cannot wake the event loop: {e}");
+        }
+    }
+
     /// Queues a message and wakes the loop (once per batch).
     pub(crate) fn send(&self, msg: Msg) {
         let mut msgs = self.msgs.lock().unwrap_or_else(|p| p.into_inner());
@@ -183,7 +190,6 @@ pub(crate) struct Driver {
     open: usize,
     next_id: u64,
     handle: Arc<DriverHandle>,
-    queue: Arc<Queue>,
     settings: Arc<Settings>,
     live: Arc<AtomicUsize>,
     timers: BinaryHeap<Reverse<(Instant, usize, u64)>>,
@@ -195,13 +201,13 @@ pub(crate) struct Driver {
     shutting_down: bool,
     batch: Vec<Request>,
     scratch: Vec<u8>,
+    events: Events,
 }
 
 impl Driver {
     /// Sets up the poller and registers the listener; errors surface from `Server::new`.
     pub(crate) fn new(
         listener: ListenSocket,
-        queue: Arc<Queue>,
         settings: Arc<Settings>,
         live: Arc<AtomicUsize>,
     ) -> io::Result<(Driver, Arc<DriverHandle>)> {
@@ -222,7 +228,6 @@ impl Driver {
             open: 0,
             next_id: 0,
             handle: handle.clone(),
-            queue,
             settings,
             live,
             timers: BinaryHeap::new(),
@@ -232,52 +237,49 @@ impl Driver {
             shutting_down: false,
             batch: Vec::new(),
             scratch: vec![0; 16 * 1024],
+            events: Events::with_capacity(1024),
         };
         Ok((driver, handle))
     }
 
-    /// Runs until the server is dropped and every connection has closed.
-    pub(crate) fn run(mut self) {
-        let mut events = Events::with_capacity(1024);
-        loop {
-            let timeout = self
-                .timers
-                .peek()
-                .map(|Reverse((at, _, _))| at.saturating_duration_since(Instant::now()));
-            if let Err(e) = self.poll.poll(&mut events, timeout) {
-                if e.kind() != io::ErrorKind::Interrupted {
-                    log::error!("event loop: poll failed: {e}");
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                continue;
-            }
-            for event in events.iter() {
-                match event.token() {
-                    WAKER => {}
-                    LISTENER => self.accept(),
-                    Token(index) => {
-                        self.on_ready(index, event.is_writable(), event.is_read_closed())
-                    }
-                }
-            }
-            self.handle_messages();
-            self.fire_timers();
-            if std::mem::take(&mut self.resume_accept) {
-                self.accept();
-            }
-            self.queue.push_all(&mut self.batch);
-            for request in self.batch.drain(..) {
-                // The server is gone and nobody will receive it: close its connection without
-                // writing from the event loop, then drop it (its reply finds the connection closed).
-                if let Some(conn) = request.connection() {
-                    conn.mark_closed();
-                }
-            }
-            if self.shutting_down && self.open == 0 {
-                log::debug!("event loop: shut down");
-                return;
+    /// One pass of the event loop: waits for readiness (at most `timeout`, and never past the
+    /// next connection deadline), then handles every event, message and expired deadline.
+    /// Requests parsed in the pass are appended to `batch`. Returns `true` once the server has
+    /// been dropped and every connection is closed: the loop is finished.
+    pub(crate) fn turn(&mut self, timeout: Option<Duration>, batch: &mut Vec<Request>) -> bool {
+        let next_timer = self
+            .timers
+            .peek()
+            .map(|Reverse((at, _, _))| at.saturating_duration_since(Instant::now()));
+        let timeout = match (timeout, next_timer) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        match self.poll.poll(&mut self.events, timeout) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => self.events.clear(),
+            Err(e) => {
+                log::error!("event loop: poll failed: {e}");
+                self.events.clear();
+                std::thread::sleep(Duration::from_millis(10));
             }
         }
+        let events = std::mem::replace(&mut self.events, Events::with_capacity(0));
+        for event in events.iter() {
+            match event.token() {
+                WAKER => {}
+                LISTENER => self.accept(),
+                Token(index) => self.on_ready(index, event.is_writable(), event.is_read_closed()),
+            }
+        }
+        self.events = events;
+        self.handle_messages();
+        self.fire_timers();
+        if std::mem::take(&mut self.resume_accept) {
+            self.accept();
+        }
+        batch.append(&mut self.batch);
+        self.shutting_down && self.open == 0
     }
 
     fn registry(&self) -> &Registry {

@@ -1,0 +1,300 @@
+//! The hand-off between the event loop and the threads calling `recv()`, and who runs the
+//! event loop: leader/followers.
+//!
+//! ```text
+//!   recv() ──queue has a request──────────────────────────────► return it
+//!     │ empty, nobody polling: become the LEADER ─► Driver::turn ─► queue the batch ─┐
+//!     │ empty, someone polling: sleep as a FOLLOWER ◄── woken by a queued request   │
+//!     └────────────────────────────────────────────────────────────── loop ◄────────┘
+//!
+//!   background thread: leads only when no thread has come to recv() for a moment
+//!   (every worker busy, or none at all, or the Server dropped), and hands the role back
+//!   as soon as a worker asks.
+//! ```
+//!
+//! Under load a worker polls, parses a batch, and answers the requests of that batch itself,
+//! one after another, without sleeping or waking anyone: no hand-off between threads on the
+//! per-request path. Other workers are woken only when there is more work than one thread.
+//!
+//! # Invariants
+//! - At most one thread runs the event loop at a time (`State::leader`, guarded by the state
+//!   lock; the driver mutex is then uncontended).
+//! - A follower sleeps only while a leader exists; a leader that stops leading while
+//!   followers sleep wakes one, so readiness is never left unwatched while a thread waits.
+//! - Items leave in the order they entered; `unblock()` is an item, so it releases exactly one
+//!   receiver, after the requests queued before it.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::runtime::driver::{Driver, DriverHandle};
+use crate::Request;
+
+#[derive(Debug)]
+enum Item {
+    Request(Request),
+    Unblock,
+}
+
+/// What a receiver got.
+#[derive(Debug)]
+pub(crate) enum Received {
+    Request(Request),
+    /// `unblock()` was called.
+    Unblocked,
+    /// The deadline passed (or, for `try_recv`, nothing was there).
+    Empty,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Leader {
+    Nobody,
+    Worker,
+    Background,
+}
+
+#[derive(Debug)]
+struct State {
+    items: VecDeque<Item>,
+    leader: Leader,
+    /// Receivers asleep in `recv`.
+    sleepers: usize,
+    /// A worker asked the background leader to hand the event loop over.
+    yield_asked: bool,
+    /// The `Server` is gone: requests are no longer queued.
+    closed: bool,
+}
+
+/// Shared by the `Server`, its receivers and the background thread.
+#[derive(Debug)]
+pub(crate) struct Hub {
+    state: Mutex<State>,
+    /// Followers wait here.
+    ready: Condvar,
+    /// The background thread waits here.
+    background: Condvar,
+    driver: Mutex<Driver>,
+    handle: Arc<DriverHandle>,
+    /// Counts calls to `recv`, so the background thread can tell whether workers are around.
+    recv_calls: AtomicU64,
+    /// The event loop has finished (server dropped, every connection closed).
+    finished: AtomicBool,
+}
+
+/// Longest poll of the background thread while it leads (it yields sooner when asked).
+const BACKGROUND_TURN: Duration = Duration::from_millis(50);
+/// How often the background thread checks whether workers still come to `recv`, at first.
+const WATCH_MIN: Duration = Duration::from_millis(1);
+/// ... and at most, after a long quiet period.
+const WATCH_MAX: Duration = Duration::from_millis(50);
+
+impl Hub {
+    pub(crate) fn new(driver: Driver, handle: Arc<DriverHandle>) -> Hub {
+        Hub {
+            state: Mutex::new(State {
+                items: VecDeque::new(),
+                leader: Leader::Nobody,
+                sleepers: 0,
+                yield_asked: false,
+                closed: false,
+            }),
+            ready: Condvar::new(),
+            background: Condvar::new(),
+            driver: Mutex::new(driver),
+            handle,
+            recv_calls: AtomicU64::new(0),
+            finished: AtomicBool::new(false),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs one pass of the event loop (the caller is the leader) and returns its requests.
+    fn drive(&self, timeout: Option<Duration>) -> Vec<Request> {
+        let mut batch = Vec::new();
+        let mut driver = self.driver.lock().unwrap_or_else(|p| p.into_inner());
+        if driver.turn(timeout, &mut batch) {
+            self.finished.store(true, Relaxed);
+        }
+        batch
+    }
+
+    /// Queues a batch (or, once closed, discards it), waking up to `wake` followers.
+    fn enqueue(&self, st: &mut State, batch: Vec<Request>, keep_one: bool) {
+        if batch.is_empty() {
+            return;
+        }
+        if st.closed {
+            for request in batch {
+                // Nobody will receive it: close its connection, then drop it (its reply finds
+                // the connection closed and writes nothing).
+                if let Some(conn) = request.connection() {
+                    conn.mark_closed();
+                }
+            }
+            return;
+        }
+        let n = batch.len();
+        st.items.extend(batch.into_iter().map(Item::Request));
+        // A leading worker handles one request itself; others go to sleeping followers.
+        let extra = if keep_one { n - 1 } else { n };
+        for _ in 0..extra.min(st.sleepers) {
+            self.ready.notify_one();
+        }
+    }
+
+    /// Takes the next item, running the event loop when nobody else does; waits until
+    /// `deadline` (forever with `None`, not at all with `Some(now)`).
+    pub(crate) fn recv(&self, deadline: Option<Instant>) -> Received {
+        self.recv_calls.fetch_add(1, Relaxed);
+        let mut st = self.lock();
+        loop {
+            if let Some(item) = st.items.pop_front() {
+                if st.leader == Leader::Nobody && st.sleepers > 0 {
+                    // Someone must watch the sockets while this thread handles the request.
+                    self.ready.notify_one();
+                }
+                return match item {
+                    Item::Request(r) => Received::Request(r),
+                    Item::Unblock => Received::Unblocked,
+                };
+            }
+            let left = match deadline {
+                None => None,
+                Some(d) => match d.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => Some(left),
+                    _ => Some(Duration::ZERO),
+                },
+            };
+            if st.leader == Leader::Nobody && !self.finished.load(Relaxed) {
+                st.leader = Leader::Worker;
+                drop(st);
+                let batch = self.drive(left);
+                st = self.lock();
+                st.leader = Leader::Nobody;
+                self.enqueue(&mut st, batch, true);
+                if left == Some(Duration::ZERO) && st.items.is_empty() {
+                    self.hand_over(&st);
+                    return Received::Empty;
+                }
+                continue;
+            }
+            if left == Some(Duration::ZERO) {
+                return Received::Empty;
+            }
+            if st.leader == Leader::Background && !st.yield_asked {
+                // Take the event loop back from the background thread.
+                st.yield_asked = true;
+                self.handle.wake();
+            }
+            st.sleepers += 1;
+            st = match left {
+                None => self.ready.wait(st).unwrap_or_else(|p| p.into_inner()),
+                Some(left) => {
+                    self.ready
+                        .wait_timeout(st, left)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0
+                }
+            };
+            st.sleepers -= 1;
+        }
+    }
+
+    /// Wakes a follower to lead, if one sleeps (called when leaving the leader role).
+    fn hand_over(&self, st: &State) {
+        if st.leader == Leader::Nobody && st.sleepers > 0 {
+            self.ready.notify_one();
+        }
+    }
+
+    /// Lets exactly one receiver (current or future) return without a request.
+    pub(crate) fn unblock(&self) {
+        let mut st = self.lock();
+        st.items.push_back(Item::Unblock);
+        if st.sleepers > 0 {
+            self.ready.notify_one();
+        } else if st.leader == Leader::Worker {
+            // The only receiver may be the leader, asleep in the poller.
+            self.handle.wake();
+        }
+    }
+
+    /// The `Server` is gone: stop queueing, and return the requests nobody received (the
+    /// caller drops them outside the lock, which answers them 500).
+    pub(crate) fn close(&self) -> Vec<Request> {
+        let mut st = self.lock();
+        st.closed = true;
+        let mut out = Vec::new();
+        for item in st.items.drain(..) {
+            if let Item::Request(r) = item {
+                out.push(r);
+            }
+        }
+        drop(st);
+        self.background.notify_one();
+        out
+    }
+
+    /// The background thread: leads the event loop whenever no worker has come to `recv`
+    /// for a moment, and always once the server is closed, until the loop finishes.
+    pub(crate) fn background(self: Arc<Self>) {
+        let mut watch = WATCH_MIN;
+        let mut seen_calls = u64::MAX;
+        let mut st = self.lock();
+        loop {
+            if self.finished.load(Relaxed) {
+                return;
+            }
+            let calls = self.recv_calls.load(Relaxed);
+            let workers_around =
+                st.leader != Leader::Nobody || st.sleepers > 0 || calls != seen_calls;
+            seen_calls = calls;
+            if workers_around && !st.closed {
+                st = self
+                    .background
+                    .wait_timeout(st, watch)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
+                watch = (watch * 2).min(WATCH_MAX);
+                continue;
+            }
+            if st.leader != Leader::Nobody {
+                // Closed, but a receiver still leads (it is finishing its pass).
+                st = self
+                    .background
+                    .wait_timeout(st, WATCH_MIN)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
+                continue;
+            }
+            // Every worker is busy (or there are none): lead until one comes back.
+            watch = WATCH_MIN;
+            st.leader = Leader::Background;
+            st.yield_asked = false;
+            loop {
+                let closed = st.closed;
+                drop(st);
+                let batch = self.drive(Some(BACKGROUND_TURN));
+                st = self.lock();
+                self.enqueue(&mut st, batch, false);
+                if self.finished.load(Relaxed) {
+                    st.leader = Leader::Nobody;
+                    return;
+                }
+                let calls = self.recv_calls.load(Relaxed);
+                if !closed && (st.yield_asked || st.sleepers > 0 || calls != seen_calls) {
+                    seen_calls = calls;
+                    break;
+                }
+            }
+            st.leader = Leader::Nobody;
+            st.yield_asked = false;
+            self.hand_over(&st);
+        }
+    }
+}
