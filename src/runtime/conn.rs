@@ -211,21 +211,38 @@ impl Conn {
     /// Writes whatever was parked for the responses now due, then releases the writer role.
     fn write_parked<'a>(&'a self, mut st: MutexGuard<'a, WriteState>) {
         while !st.closed {
-            let next = st.next;
-            if let Some(interim) = take_interim(&mut st, next) {
-                drop(st);
-                let ok = self.write_bytes(&interim).is_ok();
-                st = self.state();
-                st.closed |= !ok;
-                continue;
+            // Gather every response (and interim response) now due into one write: pipelined
+            // responses answered out of order leave in a single system call.
+            let mut out: Vec<u8> = Vec::new();
+            let mut next = st.next;
+            let mut keep = true;
+            loop {
+                if let Some(interim) = take_interim(&mut st, next) {
+                    out.extend_from_slice(&interim);
+                }
+                match st.pending.remove(&next) {
+                    Some((bytes, keep_alive)) => {
+                        if out.is_empty() {
+                            out = bytes;
+                        } else {
+                            out.extend_from_slice(&bytes);
+                        }
+                        next += 1;
+                        if !keep_alive {
+                            keep = false;
+                            break;
+                        }
+                    }
+                    None => break,
+                }
             }
-            let Some((bytes, keep)) = st.pending.remove(&next) else {
+            if out.is_empty() {
                 break;
-            };
+            }
             drop(st);
-            let ok = self.write_bytes(&bytes).is_ok();
+            let ok = self.write_bytes(&out).is_ok();
             st = self.state();
-            st.next = next + 1;
+            st.next = next;
             st.closed |= !(ok && keep);
         }
         st.writing = false;
