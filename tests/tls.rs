@@ -753,6 +753,24 @@ fn keep_alive_and_pipelining() {
 }
 
 #[test]
+fn deep_pipelining_past_the_in_flight_cap() {
+    // More requests in one write than the server keeps in flight (32 by default): parsing
+    // pauses and resumes while the rest of the burst waits decrypted inside the TLS session,
+    // where no readiness event announces it.
+    let srv = tls_server();
+    let mut c = connect(srv.addr());
+    let burst: String = (0..150)
+        .map(|i| format!("GET /deep/{i} HTTP/1.1\r\nHost: localhost\r\n\r\n"))
+        .collect();
+    c.send(burst);
+    for i in 0..150 {
+        let r = c.read_response().unwrap();
+        let want = format!("GET /deep/{i} secure=true");
+        assert!(r.body_str().starts_with(&want), "{i}: {}", r.body_str());
+    }
+}
+
+#[test]
 fn chunked_and_100_continue_uploads() {
     let srv = tls_server();
     let mut c = connect(srv.addr());
@@ -805,6 +823,24 @@ fn a_multi_mebibyte_download_streams_intact() {
         .unwrap()
         .body_str()
         .starts_with("GET /next"));
+}
+
+#[test]
+fn a_reader_that_pauses_gets_every_byte() {
+    // The client reads nothing for a while, then in small pieces: the server's TLS writes
+    // meet a full socket, and encrypted records wait (OpenSSL: the same write is retried;
+    // rustls: records stay queued) until the client drains them.
+    let srv = tls_server();
+    let mut c = connect(srv.addr());
+    let n = 8 * 1024 * 1024 + 3;
+    c.send(format!(
+        "GET /download/{n} HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    ));
+    std::thread::sleep(Duration::from_millis(300));
+    let head = c.read_head().unwrap();
+    assert_eq!(head.status, 200);
+    let framing = head.framing(false);
+    assert_eq!(check_pattern(c.body_reader(framing), 1000), Ok(n));
 }
 
 #[test]
