@@ -63,6 +63,9 @@ struct WriteState {
     /// The event loop paused reading (too many requests in flight): resume it when `next`
     /// reaches this.
     resume_at: Option<u64>,
+    /// Threads blocked in `wait_turn` (signalling the condvar costs a system call even with
+    /// no waiter, so it is skipped then).
+    waiters: u32,
 }
 
 /// The outcome of waiting for a response's turn.
@@ -130,7 +133,9 @@ impl Conn {
                 }
                 return Turn::Go;
             }
+            st.waiters += 1;
             st = self.turn.wait(st).unwrap_or_else(|p| p.into_inner());
+            st.waiters -= 1;
         }
     }
 
@@ -281,7 +286,7 @@ impl Conn {
         st.close_sent = true;
         st.pending.clear();
         drop(st);
-        self.turn.notify_all();
+        self.turn.notify_all(); // rare (upgrade): no need to count waiters here
         self.driver.send(Msg::Detach(self.key));
     }
 
@@ -314,8 +319,11 @@ impl Conn {
             st.closed = true;
             st.pending.clear();
         }
+        let waiters = st.waiters > 0;
         drop(st);
-        self.turn.notify_all();
+        if waiters {
+            self.turn.notify_all();
+        }
         if notify {
             self.driver.send(Msg::Close(self.key));
         } else if resume {
