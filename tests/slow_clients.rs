@@ -26,6 +26,19 @@ const CUT_OFF_BOUND: Duration = Duration::from_secs(15);
 /// Pace of a trickling client.
 const TRICKLE: Duration = Duration::from_millis(200);
 
+/// The two crowd tests take turns, so that their sockets (two descriptors per client in this
+/// process) never add up past a modest open-files limit.
+static CROWD_TURN: Mutex<()> = Mutex::new(());
+
+fn crowd_turn() -> std::sync::MutexGuard<'static, ()> {
+    let limit = raise_open_files_limit(8 * 1024);
+    assert!(
+        limit >= 4 * CROWD as u64,
+        "RLIMIT_NOFILE is {limit}; run `ulimit -n 65536` first"
+    );
+    CROWD_TURN.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn short_deadlines() -> ServerBuilder {
     ServerBuilder::new()
         .head_timeout(Duration::from_secs(1))
@@ -205,7 +218,7 @@ impl Normal {
 
 #[test]
 fn slowloris_heads_are_cut_off_while_a_normal_client_is_served() {
-    raise_open_files_limit(8 * 1024);
+    let _turn = crowd_turn();
     let srv = serve_with(short_deadlines(), 2, answer);
     let normal = Normal::start(srv.addr());
 
@@ -245,7 +258,7 @@ const BODY_READERS: usize = 32;
 
 #[test]
 fn slow_bodies_fail_with_timed_out_and_get_408_while_a_normal_client_is_served() {
-    raise_open_files_limit(8 * 1024);
+    let _turn = crowd_turn();
     // Requests with a body go to a pool of readers; the rest are answered at once.
     let (to_readers, bodies) = mpsc::channel::<Request>();
     let bodies = Arc::new(Mutex::new(bodies));
