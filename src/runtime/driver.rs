@@ -150,6 +150,8 @@ struct Entry {
     deadline: Option<Instant>,
     /// The deadline for which a timer is queued, if any (one live timer per connection).
     timer_at: Option<Instant>,
+    /// Drain the client's bytes before closing (see `stop_reading`).
+    linger: bool,
 }
 
 /// Why a connection stops reading; logged, and decides whether anything is sent.
@@ -374,6 +376,7 @@ impl Driver {
             done_seen: 0,
             deadline: None,
             timer_at: None,
+            linger: true,
         });
         self.open += 1;
         if tls {
@@ -566,6 +569,16 @@ impl Driver {
             CloseReason::HeadTimeout => Some(StatusCode(408)),
             _ => None,
         };
+        // Lingering (draining the client's bytes after our last response, so that a reset does
+        // not destroy that response in flight) is needed only when the client may still be
+        // sending: not after its end of stream, nor after a clean end with nothing unread.
+        entry.linger = match reason {
+            CloseReason::ClientClosed => false,
+            CloseReason::ClientAskedClose | CloseReason::IdleTimeout | CloseReason::Shutdown => {
+                !entry.buf.is_empty()
+            }
+            _ => true,
+        };
         entry.buf = ReadBuf::default();
         entry.side = ReadSide::Ended;
         entry.deadline = None;
@@ -657,6 +670,16 @@ impl Driver {
         let Some(entry) = self.entry(key) else {
             return;
         };
+        if !entry.linger {
+            // Closing the socket sends our FIN; shut down first only when another handle
+            // (a request being dropped right now) could keep the socket open a little longer,
+            // or to send TLS's close_notify.
+            if Arc::strong_count(&entry.conn) > 1 || entry.conn.stream.is_tls() {
+                entry.conn.stream.shutdown(Shutdown::Write);
+            }
+            self.remove(key.index);
+            return;
+        }
         entry.conn.stream.shutdown(Shutdown::Write);
         entry.side = ReadSide::Lingering;
         entry.buf = ReadBuf::default();
@@ -689,10 +712,14 @@ impl Driver {
         let Some(entry) = self.entries.get_mut(index).and_then(Option::take) else {
             return;
         };
-        if entry.registered {
+        // Closing the last handle of a socket removes it from epoll by itself; deregister
+        // explicitly only when another handle keeps it open (its events would otherwise reach
+        // whichever connection reuses this slot).
+        if entry.registered && Arc::strong_count(&entry.conn) > 1 {
             let fd = entry.conn.stream.as_fd().as_raw_fd();
             let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
         }
+        drop(entry);
         self.free.push(index);
         self.open -= 1;
         if self.at_capacity && self.open < self.settings.max_connections {
