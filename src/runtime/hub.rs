@@ -115,6 +115,19 @@ impl Hub {
 
     /// Runs one pass of the event loop (the caller is the leader) and returns its requests.
     fn drive(&self, timeout: Option<Duration>) -> Vec<Request> {
+        // Should the pass ever panic, the leader role must not stay taken, or every receiver
+        // would wait for a leader that is gone.
+        struct Abdicate<'a>(&'a Hub);
+        impl Drop for Abdicate<'_> {
+            fn drop(&mut self) {
+                if std::thread::panicking() {
+                    let mut st = self.0.lock();
+                    st.leader = Leader::Nobody;
+                    self.0.hand_over(&st);
+                }
+            }
+        }
+        let _guard = Abdicate(self);
         let mut batch = Vec::new();
         let mut driver = self.driver.lock().unwrap_or_else(|p| p.into_inner());
         if driver.turn(timeout, &mut batch) {
