@@ -94,7 +94,7 @@ impl Default for Settings {
         Settings {
             limits: HeadLimits::default(),
             timeouts: Timeouts::default(),
-            max_connections: 10_000,
+            max_connections: 100_000,
             max_in_flight: 32,
             #[cfg(any(feature = "ssl-rustls", feature = "ssl-openssl"))]
             tls: None,
@@ -173,7 +173,9 @@ impl ServerBuilder {
 
     /// Most connections open at once. At the limit the server stops accepting: new
     /// connections wait in the operating system's listen backlog (they are not refused) and are
-    /// accepted as soon as others close. Default is 10,000.
+    /// accepted as soon as others close. The process's open-files limit (`ulimit -n`) usually
+    /// binds first: then accepting pauses for 100 ms and resumes, with the same effect.
+    /// Default is 100,000.
     pub fn max_connections(mut self, count: usize) -> Self {
         self.settings.max_connections = count.max(1);
         self

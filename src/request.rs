@@ -40,7 +40,8 @@ impl<T> ReadWrite for T where T: Read + Write {}
 /// Responses up to this size (known in advance) are rendered in memory, so that a handler
 /// answering out of order never waits for the handlers of earlier requests.
 const PARK_LIMIT: usize = 64 * 1024;
-/// How much of an unread request body is drained before responding to keep the connection.
+/// How much of an unread request body that has already arrived is drained (without waiting)
+/// before a response, to keep the connection.
 const DRAIN_LIMIT: u64 = 1024 * 1024;
 
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
@@ -120,6 +121,7 @@ impl Request {
                 started: None,
                 received: 0,
                 timed_out: false,
+                no_wait: false,
             })),
             None => Body::Memory(Cursor::new(Vec::new())),
         };
@@ -485,11 +487,18 @@ fn write_some(conn: &Conn, buf: &[u8]) -> io::Result<usize> {
     }
 }
 
-fn read_some(conn: &Conn, buf: &mut [u8], deadline: Option<Instant>) -> io::Result<usize> {
+/// Reads what the socket has, waiting for data up to `deadline`; with `wait == false` an
+/// empty socket is `WouldBlock`.
+fn read_some(
+    conn: &Conn,
+    buf: &mut [u8],
+    deadline: Option<Instant>,
+    wait: bool,
+) -> io::Result<usize> {
     loop {
         match conn.stream.read(buf) {
             Ok(n) => return Ok(n),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && wait => {
                 conn.stream.wait(Readiness::Readable, deadline)?
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -537,7 +546,7 @@ impl Read for Upgraded {
             return Ok(n);
         }
         // The new protocol decides how long silence may last: no deadline here.
-        read_some(&self.conn, out, None)
+        read_some(&self.conn, out, None, true)
     }
 }
 
@@ -591,6 +600,8 @@ struct SocketBody {
     received: u64,
     /// The body failed because the client was too slow: an unanswered request gets 408.
     timed_out: bool,
+    /// Read only what has already arrived (draining before a response).
+    no_wait: bool,
 }
 
 impl Read for Body {
@@ -659,7 +670,7 @@ impl SocketBody {
             if let (true, Some(left)) = (self.buf.is_empty(), self.decoder.remaining_length()) {
                 // Fixed-length body and nothing buffered: read straight into the caller's buffer.
                 let want = usize::try_from(left).unwrap_or(usize::MAX).min(out.len());
-                let n = match read_some(&self.conn, &mut out[..want], deadline) {
+                let n = match read_some(&self.conn, &mut out[..want], deadline, !self.no_wait) {
                     Ok(0) => return Err(self.fail(early_eof())),
                     Ok(n) => n,
                     Err(e) => return Err(self.fail(e)),
@@ -671,7 +682,7 @@ impl SocketBody {
                 }
                 return Ok(n);
             }
-            match read_some(&self.conn, self.buf.spare(), deadline) {
+            match read_some(&self.conn, self.buf.spare(), deadline, !self.no_wait) {
                 Ok(0) => return Err(self.fail(early_eof())),
                 Ok(n) => {
                     self.received += n as u64;
@@ -748,6 +759,11 @@ impl SocketBody {
             let _ = self.fail(io::Error::other("body not requested"));
             return false;
         }
+        // Drain what has already arrived, without waiting: a handler answering before reading
+        // (a 401, a 413) is answered at once. When that completes the body the connection
+        // carries on; otherwise this response closes it (the event loop then drains the rest
+        // for a moment, so the client still gets to read the response).
+        self.no_wait = true;
         let mut sink = [0u8; 8192];
         let mut drained = 0u64;
         while self.state == BodyState::Reading {

@@ -535,3 +535,38 @@ fn date_header_is_refreshed() {
         "Date stayed {first:?}"
     );
 }
+
+#[test]
+fn answering_without_reading_a_slow_body_is_prompt_and_then_closes() {
+    // The handler refuses the upload without reading it; only 3 of 1,000,000 body bytes ever
+    // arrive. The answer must not wait for the body (the body deadline is a minute).
+    let srv = serve(1, |rq| {
+        let _ = rq.respond(Response::empty(413));
+    });
+    let mut c = srv.client();
+    c.stream
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    c.send("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000\r\n\r\nabc");
+    let r = c
+        .read_response()
+        .expect("answered without waiting for the body");
+    assert_eq!(r.status(), 413);
+    assert_eq!(r.header("Connection"), Some("close"));
+    c.expect_closed();
+}
+
+#[test]
+fn answering_without_reading_a_body_that_already_arrived_keeps_the_connection() {
+    let srv = serve(1, |rq| {
+        let url = rq.url().to_string();
+        let _ = rq.respond(Response::from_string(url));
+    });
+    let mut c = srv.client();
+    c.send("POST /a HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello");
+    let r = c.read_response().unwrap();
+    assert_eq!(r.body_str(), "/a");
+    assert_eq!(r.header("Connection"), None);
+    c.send("GET /b HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(c.read_response().unwrap().body_str(), "/b");
+}
