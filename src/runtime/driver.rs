@@ -34,7 +34,7 @@ use crate::proto::encode::error_response;
 use crate::proto::error::ProtoError;
 use crate::proto::head::{parse_head, BodyKind, RequestHead};
 use crate::runtime::conn::Conn;
-use crate::runtime::readbuf::ReadBuf;
+use crate::runtime::readbuf::{BufferPool, ReadBuf};
 use crate::transport::Stream;
 use crate::{HTTPVersion, Request, StatusCode};
 
@@ -204,6 +204,7 @@ pub(crate) struct Driver {
     batch: Vec<Request>,
     scratch: Vec<u8>,
     events: Events,
+    pool: BufferPool,
 }
 
 impl Driver {
@@ -240,6 +241,7 @@ impl Driver {
             batch: Vec::new(),
             scratch: vec![0; 16 * 1024],
             events: Events::with_capacity(1024),
+            pool: BufferPool::default(),
         };
         Ok((driver, handle))
     }
@@ -478,6 +480,7 @@ impl Driver {
             } else {
                 Ok(())
             };
+            entry.buf.attach(&mut self.pool);
             let spare = entry.buf.spare();
             let room = spare.len();
             match result.and_then(|()| entry.conn.stream.read(spare)) {
@@ -497,7 +500,7 @@ impl Driver {
                     entry.buf.commit(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    entry.buf.release_if_empty();
+                    entry.buf.release_into(&mut self.pool);
                     if entry.conn.stream.is_tls() && entry.conn.stream.is_handshaking() {
                         // The handshake deadline set at accept keeps running.
                     } else if entry.head_started.is_some() || !entry.buf.is_empty() {

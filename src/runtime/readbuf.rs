@@ -65,10 +65,54 @@ impl ReadBuf {
         }
     }
 
+    /// Like [`release_if_empty`](Self::release_if_empty), but hands a standard-size buffer to
+    /// `pool` for the next connection instead of freeing it.
+    pub(crate) fn release_into(&mut self, pool: &mut BufferPool) {
+        if self.is_empty() && !self.data.is_empty() {
+            pool.put(std::mem::take(&mut self.data));
+            *self = ReadBuf::default();
+        }
+    }
+
+    /// Makes sure storage is attached, taking it from `pool` when possible.
+    pub(crate) fn attach(&mut self, pool: &mut BufferPool) {
+        if self.data.is_empty() {
+            if let Some(data) = pool.take() {
+                self.data = data;
+                self.start = 0;
+                self.end = 0;
+            }
+        }
+    }
+
     /// How many bytes the buffer holds allocated.
     #[cfg(test)]
     pub(crate) fn capacity(&self) -> usize {
         self.data.len()
+    }
+}
+
+/// Zeroed, standard-size buffers kept by the event loop between requests, so that a busy
+/// connection going idle and a new request arriving do not cost an allocation, a clear and a
+/// free each time. Bounded: beyond `MAX_POOLED`, buffers are freed.
+#[derive(Debug, Default)]
+pub(crate) struct BufferPool {
+    free: Vec<Vec<u8>>,
+}
+
+const MAX_POOLED: usize = 64;
+
+impl BufferPool {
+    fn take(&mut self) -> Option<Vec<u8>> {
+        self.free.pop()
+    }
+
+    fn put(&mut self, data: Vec<u8>) {
+        // Only standard-size buffers: a large head's grown buffer goes back to the allocator.
+        // Stale bytes are harmless (only `start..end` is ever read), so no clearing.
+        if data.len() == INITIAL && self.free.len() < MAX_POOLED {
+            self.free.push(data);
+        }
     }
 }
 
@@ -101,5 +145,30 @@ mod tests {
         assert!(b.is_empty());
         b.release_if_empty();
         assert_eq!(b.capacity(), 0);
+    }
+
+    #[test]
+    fn pooled_storage_is_reused_and_bounded() {
+        let mut pool = BufferPool::default();
+        let mut b = ReadBuf::default();
+        b.attach(&mut pool); // empty pool: nothing attached yet
+        assert_eq!(b.capacity(), 0);
+        b.spare()[0] = b'x';
+        b.commit(1);
+        b.release_into(&mut pool); // not empty: kept
+        assert_eq!(b.capacity(), INITIAL);
+        b.consume(1);
+        b.release_into(&mut pool);
+        assert_eq!(b.capacity(), 0);
+        let mut c = ReadBuf::default();
+        c.attach(&mut pool);
+        assert_eq!(c.capacity(), INITIAL);
+        assert!(c.is_empty(), "stale bytes are never visible");
+        for _ in 0..MAX_POOLED + 10 {
+            pool.put(vec![0; INITIAL]);
+        }
+        assert_eq!(pool.free.len(), MAX_POOLED);
+        pool.put(vec![0; 2 * INITIAL]);
+        assert_eq!(pool.free.len(), MAX_POOLED);
     }
 }
