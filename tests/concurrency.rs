@@ -80,3 +80,40 @@ fn many_clients_many_requests_each() {
         );
     }
 }
+
+#[test]
+fn a_slow_handler_does_not_hold_up_requests_on_other_connections() {
+    // Two workers. The first request's handler takes 3 s; meanwhile a request on another
+    // connection must be answered by the other worker, not wait for the slow one (the worker
+    // that ran the event loop went off to the slow handler without waking the other).
+    let (slow_started, started) = std::sync::mpsc::channel();
+    let slow_started = std::sync::Mutex::new(slow_started);
+    let srv = support::serve(2, move |rq| {
+        if rq.url() == "/slow" {
+            let _ = slow_started.lock().unwrap().send(());
+            std::thread::sleep(std::time::Duration::from_secs(3));
+        }
+        let url = rq.url().to_string();
+        let _ = rq.respond(tiny_http::Response::from_string(url));
+    });
+    let mut slow = srv.client();
+    slow.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
+    started
+        .recv_timeout(support::WAIT)
+        .expect("slow handler started");
+    let t0 = std::time::Instant::now();
+    let mut fast = srv.client();
+    for i in 0..5 {
+        fast.send(format!("GET /fast{i} HTTP/1.1\r\nHost: t\r\n\r\n"));
+        assert_eq!(
+            fast.read_response().unwrap().body_str(),
+            format!("/fast{i}")
+        );
+    }
+    let took = t0.elapsed();
+    assert!(
+        took < std::time::Duration::from_millis(1500),
+        "fast requests waited {took:?} behind the slow handler"
+    );
+    assert_eq!(slow.read_response().unwrap().body_str(), "/slow");
+}

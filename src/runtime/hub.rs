@@ -83,6 +83,40 @@ pub(crate) struct Hub {
     finished: AtomicBool,
 }
 
+/// A receiver whose recent handlers took longer than this wakes a follower to lead while it
+/// handles the next request; faster ones come back before a wake-up would pay off.
+const SLOW_HANDLER: Duration = Duration::from_micros(200);
+
+/// Per thread: when it last left `recv` with a request, and a moving average of how long its
+/// handlers take (the time until it calls `recv` again).
+struct HandlerClock;
+
+thread_local! {
+    static HANDLER_CLOCK: std::cell::Cell<(Option<Instant>, Duration)> =
+        const { std::cell::Cell::new((None, Duration::ZERO)) };
+}
+
+impl HandlerClock {
+    /// Called on entering `recv`: folds the last handler's time into the average and says
+    /// whether this thread's handlers are slow.
+    fn arrive() -> bool {
+        HANDLER_CLOCK.with(|c| {
+            let (left, average) = c.get();
+            let average = match left {
+                Some(t) => (average * 3 + t.elapsed()) / 4,
+                None => average,
+            };
+            c.set((None, average));
+            average > SLOW_HANDLER
+        })
+    }
+
+    /// Called when `recv` hands out a request.
+    fn leave() {
+        HANDLER_CLOCK.with(|c| c.set((Some(Instant::now()), c.get().1)));
+    }
+}
+
 /// Longest poll of the background thread while it leads (it yields sooner when asked).
 const BACKGROUND_TURN: Duration = Duration::from_millis(50);
 /// How often the background thread checks whether workers still come to `recv`, at first.
@@ -164,15 +198,21 @@ impl Hub {
     /// `deadline` (forever with `None`, not at all with `Some(now)`).
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Received {
         self.recv_calls.fetch_add(1, Relaxed);
+        let slow_handlers = HandlerClock::arrive();
         let mut st = self.lock();
         loop {
             if let Some(item) = st.items.pop_front() {
-                if st.leader == Leader::Nobody && st.sleepers > 0 {
-                    // Someone must watch the sockets while this thread handles the request.
+                if st.leader == Leader::Nobody && st.sleepers > 0 && slow_handlers {
+                    // This thread's handlers take a while: wake a follower to watch the
+                    // sockets meanwhile. (Fast handlers come back sooner than a wake-up takes;
+                    // the background thread wakes a follower if one ever does not.)
                     self.ready.notify_one();
                 }
                 return match item {
-                    Item::Request(r) => Received::Request(r),
+                    Item::Request(r) => {
+                        HandlerClock::leave();
+                        Received::Request(r)
+                    }
                     Item::Unblock => Received::Unblocked,
                 };
             }
@@ -264,19 +304,36 @@ impl Hub {
                 return;
             }
             let calls = self.recv_calls.load(Relaxed);
-            let workers_around =
-                st.leader != Leader::Nobody || st.sleepers > 0 || calls != seen_calls;
+            let quiet = calls == seen_calls;
             seen_calls = calls;
-            if workers_around && !st.closed {
-                st = self
-                    .background
-                    .wait_timeout(st, watch)
-                    .unwrap_or_else(|p| p.into_inner())
-                    .0;
-                watch = (watch * 2).min(WATCH_MAX);
-                continue;
-            }
-            if st.leader != Leader::Nobody {
+            if !st.closed {
+                let wait = if st.leader != Leader::Nobody {
+                    // Someone runs the event loop: check back less and less often.
+                    watch = (watch * 2).min(WATCH_MAX);
+                    Some(watch)
+                } else if st.sleepers > 0 {
+                    // Nobody leads but a follower sleeps: a leader went to handle a request
+                    // without waking it. If no thread came to recv() for a whole interval,
+                    // that handler is slow: wake the follower to lead.
+                    if quiet {
+                        self.ready.notify_one();
+                    }
+                    Some(WATCH_MIN)
+                } else if !quiet {
+                    // Workers are busy but keep coming back: they will lead.
+                    Some(WATCH_MIN)
+                } else {
+                    None
+                };
+                if let Some(wait) = wait {
+                    st = self
+                        .background
+                        .wait_timeout(st, wait)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
+                    continue;
+                }
+            } else if st.leader != Leader::Nobody {
                 // Closed, but a receiver still leads (it is finishing its pass).
                 st = self
                     .background
