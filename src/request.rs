@@ -26,7 +26,7 @@ use crate::proto::decode::BodyDecoder;
 use crate::proto::encode::error_response;
 use crate::proto::head::{BodyKind, RequestHead};
 use crate::response::{SendFile, WriteContext, Written};
-use crate::runtime::conn::{Conn, Turn};
+use crate::runtime::conn::{Conn, Submitted, Turn};
 use crate::runtime::driver::Msg;
 use crate::runtime::readbuf::ReadBuf;
 use crate::transport::Readiness;
@@ -345,9 +345,15 @@ impl Reply {
         if small {
             let mut bytes = Vec::new();
             return match response.write_message(&ctx, &mut bytes) {
-                Ok(Written { keep_alive }) => {
-                    ignore_disconnect(conn.submit(self.seq, bytes, keep_alive))
-                }
+                Ok(Written { keep_alive }) => match conn.submit(self.seq, bytes, keep_alive) {
+                    Ok(Submitted::Corked) => {
+                        if let Some(conn) = &self.conn {
+                            conn.driver().add_cork(conn.clone());
+                        }
+                        Ok(())
+                    }
+                    other => ignore_disconnect(other.map(drop)),
+                },
                 Err(e) => {
                     // Nothing reached the client yet: it gets a 500 instead, then the close.
                     let mut bytes = Vec::new();

@@ -145,3 +145,47 @@ fn next_request_is_parsed_once_the_body_is_read_not_when_the_response_is_done() 
     assert_eq!(c.read_response().unwrap().body_str(), "A");
     assert_eq!(c.read_response().unwrap().body_str(), "B");
 }
+
+#[test]
+fn a_response_held_for_batching_is_not_delayed_by_a_slow_next_request() {
+    // One worker. Two pipelined requests: the first is answered at once, the second after 3 s.
+    // The first response may be held back to leave with the second (one write for both), but
+    // only while the worker is about to answer it: it must reach the client long before 3 s.
+    let srv = support::serve(1, |rq| {
+        if rq.url() == "/slow" {
+            std::thread::sleep(std::time::Duration::from_secs(3));
+        }
+        let url = rq.url().to_string();
+        let _ = rq.respond(tiny_http::Response::from_string(url));
+    });
+    let mut c = srv.client();
+    let t0 = std::time::Instant::now();
+    c.send("GET /fast HTTP/1.1\r\nHost: t\r\n\r\nGET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(c.read_response().unwrap().body_str(), "/fast");
+    let first = t0.elapsed();
+    assert!(
+        first < std::time::Duration::from_millis(1500),
+        "the first response waited {first:?} for the second"
+    );
+    assert_eq!(c.read_response().unwrap().body_str(), "/slow");
+}
+
+#[test]
+fn many_pipelined_small_responses_arrive_complete_and_in_order() {
+    // 200 pipelined requests on one connection, two workers: responses are batched into few
+    // writes (corking) but every one arrives, in order, byte-exact.
+    let srv = support::serve(2, |rq| {
+        let body = rq.url().repeat(3);
+        let _ = rq.respond(tiny_http::Response::from_string(body));
+    });
+    let mut c = srv.client();
+    let mut batch = String::new();
+    for i in 0..200 {
+        batch.push_str(&format!("GET /r{i} HTTP/1.1\r\nHost: t\r\n\r\n"));
+    }
+    c.send(batch);
+    for i in 0..200 {
+        let r = c.read_response().unwrap();
+        assert_eq!(r.body_str(), format!("/r{i}").repeat(3));
+    }
+}

@@ -22,7 +22,7 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -42,6 +42,8 @@ pub(crate) struct Conn {
     live: Arc<AtomicUsize>,
     writes: Mutex<WriteState>,
     turn: Condvar,
+    /// How many requests the event loop has handed out on this connection.
+    parsed: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -66,7 +68,28 @@ struct WriteState {
     /// Threads blocked in `wait_turn` (signalling the condvar costs a system call even with
     /// no waiter, so it is skipped then).
     waiters: u32,
+    /// Responses from `next` on are parked on purpose (corked) while nobody writes: the
+    /// client pipelined more requests, whose responses will join them in one write.
+    corked: bool,
+    /// Bytes parked by corking (bounded by `CORK_LIMIT`).
+    corked_bytes: usize,
 }
+
+/// What [`Conn::submit`] did with a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Submitted {
+    /// Written (or discarded: the connection is closed).
+    Written,
+    /// Kept for the thread that finishes an earlier response, or added to a corked run.
+    Parked,
+    /// Corked: kept back although due, to leave with the responses to requests already
+    /// pipelined after it. The caller registers the connection so that it is flushed soon
+    /// whatever happens (`DriverHandle::add_cork`).
+    Corked,
+}
+
+/// Most bytes held back by corking on one connection.
+const CORK_LIMIT: usize = 64 * 1024;
 
 /// The outcome of waiting for a response's turn.
 #[derive(Debug, PartialEq, Eq)]
@@ -97,6 +120,7 @@ impl Conn {
             live,
             writes: Mutex::new(WriteState::default()),
             turn: Condvar::new(),
+            parsed: AtomicU64::new(0),
         }
     }
 
@@ -121,6 +145,12 @@ impl Conn {
             if st.closed {
                 return Turn::Closed;
             }
+            if st.corked && !st.writing {
+                // Responses before this one are held back: send them now.
+                self.write_corked(st);
+                st = self.state();
+                continue;
+            }
             if st.next == seq && !st.writing {
                 st.writing = true;
                 let interim = take_interim(&mut st, seq);
@@ -141,43 +171,92 @@ impl Conn {
 
     /// Writes a whole rendered response now if it is its turn, or parks it for the thread
     /// that finishes the response before it. Never blocks on other handlers.
-    pub(crate) fn submit(&self, seq: u64, bytes: Vec<u8>, keep_alive: bool) -> io::Result<()> {
-        self.submit_until(seq, bytes, keep_alive, None)
+    pub(crate) fn submit(
+        &self,
+        seq: u64,
+        bytes: Vec<u8>,
+        keep_alive: bool,
+    ) -> io::Result<Submitted> {
+        let mut st = self.state();
+        if st.closed {
+            return Ok(Submitted::Written);
+        }
+        let due = !st.writing
+            && (st.next == seq
+                || (st.corked && (st.next..seq).all(|s| st.pending.contains_key(&s))));
+        if !due {
+            st.pending.insert(seq, (bytes, keep_alive));
+            return Ok(Submitted::Parked);
+        }
+        // Due now. When the client already pipelined a later request, hold this response back
+        // so that it leaves with that one's in a single write (bounded in size; flushed by the
+        // hub whenever the thread does anything but answer that next request).
+        let later_request = self.parsed.load(Ordering::Acquire) > seq + 1;
+        if keep_alive
+            && later_request
+            && st.interim.is_none()
+            && st.corked_bytes + bytes.len() <= CORK_LIMIT
+        {
+            st.corked_bytes += bytes.len();
+            st.pending.insert(seq, (bytes, keep_alive));
+            let newly = !std::mem::replace(&mut st.corked, true);
+            return Ok(if newly {
+                Submitted::Corked
+            } else {
+                Submitted::Parked
+            });
+        }
+        st.pending.insert(seq, (bytes, keep_alive));
+        st.corked = false;
+        st.corked_bytes = 0;
+        st.writing = true;
+        self.write_parked(st).map(|()| Submitted::Written)
+    }
+
+    /// Writes a corked run now (the hub's flush, or a response that cannot wait).
+    pub(crate) fn uncork(&self) {
+        let st = self.state();
+        if st.corked && !st.writing && !st.closed {
+            self.write_corked(st);
+        }
+    }
+
+    fn write_corked<'a>(&'a self, mut st: MutexGuard<'a, WriteState>) {
+        st.corked = false;
+        st.corked_bytes = 0;
+        st.writing = true;
+        let _ = self.write_parked(st);
+    }
+
+    /// Records how many requests the event loop has handed out (for corking).
+    pub(crate) fn set_parsed(&self, count: u64) {
+        self.parsed.store(count, Ordering::Release);
     }
 
     /// [`submit`](Self::submit) for the event loop, which must never wait on a client: the
     /// bytes are written with a single non-blocking attempt and the connection then closes.
     pub(crate) fn submit_from_driver(&self, seq: u64, bytes: Vec<u8>) -> io::Result<()> {
-        self.submit_until(seq, bytes, false, Some(Instant::now()))
-    }
-
-    fn submit_until(
-        &self,
-        seq: u64,
-        bytes: Vec<u8>,
-        keep_alive: bool,
-        deadline: Option<Instant>,
-    ) -> io::Result<()> {
         let mut st = self.state();
         if st.closed {
             return Ok(());
         }
-        if st.next != seq || st.writing {
-            st.pending.insert(seq, (bytes, keep_alive));
+        if st.next != seq || st.writing || st.corked {
+            // After the responses before it (a corked run is flushed by the hub soon).
+            st.pending.insert(seq, (bytes, false));
             return Ok(());
         }
         st.writing = true;
         let interim = take_interim(&mut st, seq);
         drop(st);
+        let deadline = Some(Instant::now());
         let mut result = Ok(());
-        let deadline = deadline.or_else(|| self.write_deadline());
         if let Some(interim) = interim {
             result = self.write_bytes_until(&interim, deadline);
         }
         if result.is_ok() {
             result = self.write_bytes_until(&bytes, deadline);
         }
-        self.end_turn(seq, keep_alive && result.is_ok());
+        self.end_turn(seq, false);
         result
     }
 
@@ -185,6 +264,10 @@ impl Conn {
     /// otherwise right before that request's final response.
     pub(crate) fn send_interim(&self, seq: u64, bytes: &[u8]) -> io::Result<()> {
         let mut st = self.state();
+        if st.corked && !st.writing {
+            self.write_corked(st);
+            st = self.state();
+        }
         if st.closed {
             return Ok(());
         }
@@ -197,7 +280,7 @@ impl Conn {
         let result = self.write_bytes(bytes);
         let mut st = self.state();
         st.closed |= result.is_err();
-        self.write_parked(st);
+        let _ = self.write_parked(st);
         result
     }
 
@@ -210,11 +293,12 @@ impl Conn {
         if !keep_alive {
             st.closed = true;
         }
-        self.write_parked(st);
+        let _ = self.write_parked(st);
     }
 
     /// Writes whatever was parked for the responses now due, then releases the writer role.
-    fn write_parked<'a>(&'a self, mut st: MutexGuard<'a, WriteState>) {
+    fn write_parked<'a>(&'a self, mut st: MutexGuard<'a, WriteState>) -> io::Result<()> {
+        let mut result = Ok(());
         while !st.closed {
             // Gather every response (and interim response) now due into one write: pipelined
             // responses answered out of order leave in a single system call.
@@ -245,13 +329,15 @@ impl Conn {
                 break;
             }
             drop(st);
-            let ok = self.write_bytes(&out).is_ok();
+            result = self.write_bytes(&out);
+            let ok = result.is_ok();
             st = self.state();
             st.next = next;
             st.closed |= !(ok && keep);
         }
         st.writing = false;
         self.after_write(st);
+        result
     }
 
     /// Records that no request numbered `end` or higher will be handed out (the client closed,

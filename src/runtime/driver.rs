@@ -22,7 +22,7 @@ use std::collections::BinaryHeap;
 use std::io;
 use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd};
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -72,9 +72,48 @@ pub(crate) enum Msg {
 pub(crate) struct DriverHandle {
     msgs: Mutex<Vec<Msg>>,
     waker: Waker,
+    /// Connections with corked responses, flushed by the hub (see `Conn::submit`).
+    corks: Mutex<Vec<Arc<Conn>>>,
+    /// `corks.len()`, readable without the lock on the per-request path.
+    cork_count: AtomicUsize,
 }
 
 impl DriverHandle {
+    /// Registers a connection whose responses were corked, so that it is flushed.
+    pub(crate) fn add_cork(&self, conn: Arc<Conn>) {
+        let mut corks = self.corks.lock().unwrap_or_else(|p| p.into_inner());
+        corks.push(conn);
+        self.cork_count.store(corks.len(), Ordering::Release);
+    }
+
+    /// True when some connection has corked responses.
+    pub(crate) fn has_corks(&self) -> bool {
+        self.cork_count.load(Ordering::Acquire) > 0
+    }
+
+    /// Writes the corked responses of every registered connection except `keep` (the one
+    /// whose next request the calling thread is about to take: its responses may join).
+    pub(crate) fn flush_corks(&self, keep: Option<*const Conn>) {
+        if self.cork_count.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        let mut corks = self.corks.lock().unwrap_or_else(|p| p.into_inner());
+        let mut flush = Vec::new();
+        corks.retain(|conn| {
+            if keep == Some(Arc::as_ptr(conn)) {
+                true
+            } else {
+                flush.push(conn.clone());
+                false
+            }
+        });
+        self.cork_count.store(corks.len(), Ordering::Release);
+        drop(corks);
+        for conn in flush {
+            conn.uncork();
+        }
+    }
+
     /// Interrupts the poll in progress (whichever thread runs it).
     pub(crate) fn wake(&self) {
         if let Err(e) = self.waker.wake() {
@@ -222,6 +261,8 @@ impl Driver {
         let handle = Arc::new(DriverHandle {
             msgs: Mutex::new(Vec::new()),
             waker,
+            corks: Mutex::new(Vec::new()),
+            cork_count: AtomicUsize::new(0),
         });
         let driver = Driver {
             poll,
@@ -528,6 +569,7 @@ impl Driver {
         };
         let seq = entry.next_seq;
         entry.next_seq += 1;
+        entry.conn.set_parsed(entry.next_seq);
         let keep_alive = head.keep_alive;
         // The bytes after a body-less request that may switch protocols (Upgrade, CONNECT)
         // belong to the handler until it answers, so parsing pauses (RFC 9110 §7.8, §9.3.6).
@@ -588,6 +630,7 @@ impl Driver {
         if let Some(status) = status {
             let seq = entry.next_seq;
             entry.next_seq += 1;
+            entry.conn.set_parsed(entry.next_seq);
             let mut bytes = Vec::new();
             error_response(status, &HTTPVersion(1, 1), &mut bytes);
             // Written now if the connection is idle, else after the responses before it; from

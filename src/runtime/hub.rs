@@ -29,6 +29,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::runtime::conn::Conn;
 use crate::runtime::driver::{Driver, DriverHandle};
 use crate::Request;
 
@@ -200,7 +201,25 @@ impl Hub {
         self.recv_calls.fetch_add(1, Relaxed);
         let slow_handlers = HandlerClock::arrive();
         let mut st = self.lock();
+        if self.handle.has_corks() {
+            // Responses this (or another) thread corked leave now, except those whose
+            // connection's next request is the one about to be taken: they may join it.
+            let keep = match st.items.front() {
+                Some(Item::Request(r)) => r.connection().map(|c| c as *const Conn),
+                _ => None,
+            };
+            drop(st);
+            self.handle.flush_corks(keep);
+            st = self.lock();
+        }
         loop {
+            if st.items.is_empty() && self.handle.has_corks() {
+                // About to lead or sleep: nothing held back may wait for that.
+                drop(st);
+                self.handle.flush_corks(None);
+                st = self.lock();
+                continue;
+            }
             if let Some(item) = st.items.pop_front() {
                 if st.leader == Leader::Nobody && st.sleepers > 0 && slow_handlers {
                     // This thread's handlers take a while: wake a follower to watch the
@@ -306,6 +325,12 @@ impl Hub {
             let calls = self.recv_calls.load(Relaxed);
             let quiet = calls == seen_calls;
             seen_calls = calls;
+            if quiet && self.handle.has_corks() {
+                // A thread corked responses and has not come back to recv() since: flush.
+                drop(st);
+                self.handle.flush_corks(None);
+                st = self.lock();
+            }
             if !st.closed {
                 let wait = if st.leader != Leader::Nobody {
                     // Someone runs the event loop: check back less and less often.
@@ -349,6 +374,7 @@ impl Hub {
             loop {
                 let closed = st.closed;
                 drop(st);
+                self.handle.flush_corks(None);
                 let batch = self.drive(Some(BACKGROUND_TURN));
                 st = self.lock();
                 self.enqueue(&mut st, batch, false);
