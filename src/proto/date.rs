@@ -12,7 +12,7 @@
 //! - The result is always exactly 29 ASCII bytes (`Sun, 06 Nov 1994 08:49:37 GMT`).
 
 use std::cell::Cell;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 /// Length of an IMF-fixdate.
 pub(crate) const DATE_LEN: usize = 29;
@@ -24,10 +24,10 @@ thread_local! {
 
 /// The current date as an IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
 pub(crate) fn http_date() -> [u8; DATE_LEN] {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    // The coarse clock is read without a system call or a time-stamp-counter read; it lags by
+    // at most a scheduler tick, which a one-second resolution cannot see.
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse);
+    let secs = u64::try_from(now.tv_sec).unwrap_or(0);
     CACHE.with(|cache| {
         let (cached_secs, cached) = cache.get();
         if cached_secs == secs {
@@ -67,7 +67,7 @@ mod tests {
         let date = http_date();
         let text = std::str::from_utf8(&date).unwrap();
         let parsed = httpdate::parse_http_date(text).unwrap();
-        let now = SystemTime::now();
+        let now = std::time::SystemTime::now();
         let diff = now.duration_since(parsed).unwrap_or_else(|e| e.duration());
         assert!(diff < Duration::from_secs(5));
         // A second call within the same second comes from the cache and is identical or newer.

@@ -248,7 +248,8 @@ impl Conn {
         st.writing = true;
         let interim = take_interim(&mut st, seq);
         drop(st);
-        let deadline = Some(Instant::now());
+        // A deadline of "now": one attempt, no waiting.
+        let deadline = || Some(Instant::now());
         let mut result = Ok(());
         if let Some(interim) = interim {
             result = self.write_bytes_until(&interim, deadline);
@@ -419,10 +420,14 @@ impl Conn {
 
     /// Writes bytes for the current turn, waiting for writability up to the write deadline.
     fn write_bytes(&self, bytes: &[u8]) -> io::Result<()> {
-        self.write_bytes_until(bytes, self.write_deadline())
+        self.write_bytes_until(bytes, || self.write_deadline())
     }
 
-    fn write_bytes_until(&self, bytes: &[u8], deadline: Option<Instant>) -> io::Result<()> {
+    fn write_bytes_until(
+        &self,
+        bytes: &[u8],
+        deadline: impl Fn() -> Option<Instant>,
+    ) -> io::Result<()> {
         let result = transport::write_all(&self.stream, bytes, deadline);
         if let Err(e) = &result {
             log::debug!("connection {:?}: write failed: {e}", self.remote_addr);

@@ -244,6 +244,8 @@ pub(crate) struct Driver {
     scratch: Vec<u8>,
     events: Events,
     pool: BufferPool,
+    /// The time, read once per pass right after the poll returns (deadlines are coarse).
+    now: Instant,
 }
 
 impl Driver {
@@ -283,6 +285,7 @@ impl Driver {
             scratch: vec![0; 16 * 1024],
             events: Events::with_capacity(1024),
             pool: BufferPool::default(),
+            now: Instant::now(),
         };
         Ok((driver, handle))
     }
@@ -309,6 +312,7 @@ impl Driver {
                 std::thread::sleep(Duration::from_millis(10));
             }
         }
+        self.now = Instant::now();
         let events = std::mem::replace(&mut self.events, Events::with_capacity(0));
         for event in events.iter() {
             match event.token() {
@@ -357,7 +361,7 @@ impl Driver {
                     // backlog; try again shortly instead of spinning or giving up.
                     log::warn!("accept: {e}; pausing accepts for {ACCEPT_BACKOFF:?}");
                     self.accept_paused = true;
-                    let at = Instant::now() + ACCEPT_BACKOFF;
+                    let at = self.now + ACCEPT_BACKOFF;
                     self.timers.push(Reverse((at, ACCEPT_TIMER, 0)));
                     return;
                 }
@@ -427,7 +431,7 @@ impl Driver {
                 .settings
                 .timeouts
                 .handshake
-                .and_then(|d| Instant::now().checked_add(d));
+                .and_then(|d| self.now.checked_add(d));
             self.set_deadline(index, at);
         } else {
             self.arm_idle(index);
@@ -503,7 +507,7 @@ impl Driver {
                     Ok(None) => {
                         unparsed = false;
                         if entry.head_started.is_none() {
-                            entry.head_started = Some(Instant::now());
+                            entry.head_started = Some(self.now);
                         }
                     }
                     Err(e) => {
@@ -545,7 +549,7 @@ impl Driver {
                     if entry.conn.stream.is_tls() && entry.conn.stream.is_handshaking() {
                         // The handshake deadline set at accept keeps running.
                     } else if entry.head_started.is_some() || !entry.buf.is_empty() {
-                        entry.head_started.get_or_insert_with(Instant::now);
+                        entry.head_started.get_or_insert(self.now);
                         self.arm_head(index);
                     } else {
                         self.arm_idle(index);
@@ -732,7 +736,7 @@ impl Driver {
         if !self.ensure_registered(key.index) {
             return;
         }
-        self.set_deadline(key.index, Instant::now().checked_add(linger));
+        self.set_deadline(key.index, self.now.checked_add(linger));
         self.drain_lingering(key.index);
     }
 
@@ -788,18 +792,15 @@ impl Driver {
     }
 
     fn arm_idle(&mut self, index: usize) {
-        let at = self
-            .settings
-            .timeouts
-            .idle
-            .and_then(|d| Instant::now().checked_add(d));
+        let now = self.now;
+        let at = self.settings.timeouts.idle.and_then(|d| now.checked_add(d));
         self.set_deadline(index, at);
     }
 
     fn arm_head(&mut self, index: usize) {
         let head = self.settings.timeouts.head;
         if let Some(Some(e)) = self.entries.get(index) {
-            let start = e.head_started.unwrap_or_else(Instant::now);
+            let start = e.head_started.unwrap_or(self.now);
             let at = head.and_then(|d| start.checked_add(d));
             self.set_deadline(index, at);
         }
@@ -823,7 +824,7 @@ impl Driver {
     }
 
     fn fire_timers(&mut self) {
-        let now = Instant::now();
+        let now = self.now;
         while let Some(&Reverse((at, index, id))) = self.timers.peek() {
             if at > now {
                 return;

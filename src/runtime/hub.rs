@@ -89,12 +89,22 @@ pub(crate) struct Hub {
 const SLOW_HANDLER: Duration = Duration::from_micros(200);
 
 /// Per thread: when it last left `recv` with a request, and a moving average of how long its
-/// handlers take (the time until it calls `recv` again).
+/// handlers take (the time until it calls `recv` again), in nanoseconds of the coarse
+/// monotonic clock: read without a system call, it moves in scheduler ticks (a few ms), so a
+/// single sample is 0 or a tick, but the average converges on the real duration.
 struct HandlerClock;
 
 thread_local! {
-    static HANDLER_CLOCK: std::cell::Cell<(Option<Instant>, Duration)> =
-        const { std::cell::Cell::new((None, Duration::ZERO)) };
+    static HANDLER_CLOCK: std::cell::Cell<(Option<u64>, u64)> =
+        const { std::cell::Cell::new((None, 0)) };
+}
+
+fn coarse_nanos() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::MonotonicCoarse);
+    u64::try_from(t.tv_sec)
+        .unwrap_or(0)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::try_from(t.tv_nsec).unwrap_or(0))
 }
 
 impl HandlerClock {
@@ -104,17 +114,17 @@ impl HandlerClock {
         HANDLER_CLOCK.with(|c| {
             let (left, average) = c.get();
             let average = match left {
-                Some(t) => (average * 3 + t.elapsed()) / 4,
+                Some(t) => (average * 3 + coarse_nanos().saturating_sub(t)) / 4,
                 None => average,
             };
             c.set((None, average));
-            average > SLOW_HANDLER
+            average > SLOW_HANDLER.as_nanos() as u64
         })
     }
 
     /// Called when `recv` hands out a request.
     fn leave() {
-        HANDLER_CLOCK.with(|c| c.set((Some(Instant::now()), c.get().1)));
+        HANDLER_CLOCK.with(|c| c.set((Some(coarse_nanos()), c.get().1)));
     }
 }
 

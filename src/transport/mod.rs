@@ -204,22 +204,28 @@ impl AsFd for Stream {
     }
 }
 
-/// Writes all of `buf`, waiting for writability up to `deadline` whenever the socket is full.
+/// Writes all of `buf`, waiting for writability whenever the socket is full, up to the
+/// deadline `deadline()` gives (asked only then: the clock is not read on the fast path).
 pub(crate) fn write_all(
     stream: &Stream,
     mut buf: &[u8],
-    deadline: Option<Instant>,
+    deadline: impl Fn() -> Option<Instant>,
 ) -> io::Result<()> {
+    let mut until: Option<Option<Instant>> = None;
     while !buf.is_empty() {
         match stream.write(buf) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => buf = &buf[n..],
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                stream.wait(Readiness::Writable, deadline)?
+                let at = *until.get_or_insert_with(&deadline);
+                stream.wait(Readiness::Writable, at)?
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
-    stream.flush(deadline)
+    if stream.is_tls() {
+        stream.flush(until.unwrap_or_else(deadline))?;
+    }
+    Ok(())
 }
