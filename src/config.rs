@@ -214,6 +214,12 @@ impl ServerBuilder {
     /// passed since the body started (slow-POST attacks); a slower body fails like a
     /// [`body_timeout`](Self::body_timeout). `None` disables it. Default is 256 bytes/s after
     /// a 10 s grace.
+    ///
+    /// The clock starts when the handler first reads the body, so that an upload held back
+    /// by TCP flow control while it waited in the queue is not penalised. A slow client
+    /// therefore occupies the handler thread reading its body for about `grace`: with N
+    /// handler threads, N slow-POST clients delay other requests by up to `grace`. Shorten
+    /// `grace`, or run more handler threads, where that matters.
     pub fn min_body_rate(mut self, rate: Option<(u64, Duration)>) -> Self {
         self.settings.timeouts.min_body_rate = rate;
         self
