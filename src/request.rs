@@ -343,6 +343,12 @@ impl Reply {
         };
         let small = response.data_length().is_some_and(|n| n <= PARK_LIMIT);
         if small {
+            let _unwinding = Unwinding {
+                conn,
+                seq: self.seq,
+                version: &self.version,
+                turn_held: false,
+            };
             let mut bytes = Vec::new();
             return match response.write_message(&ctx, &mut bytes) {
                 Ok(Written { keep_alive }) => match conn.submit(self.seq, bytes, keep_alive) {
@@ -366,6 +372,12 @@ impl Reply {
         if conn.wait_turn(self.seq) == Turn::Closed {
             return Ok(());
         }
+        let _unwinding = Unwinding {
+            conn,
+            seq: self.seq,
+            version: &self.version,
+            turn_held: true,
+        };
         let mut writer = SocketWriter { conn, written: 0 };
         let mut sendfile = |file: &std::fs::File, max: u64| send_file(conn, file, max);
         // sendfile(2) moves file pages to a plain socket without a copy through user space;
@@ -402,12 +414,45 @@ impl Reply {
                 "connection closed before the upgrade",
             ));
         }
+        let _unwinding = Unwinding {
+            conn,
+            seq: self.seq,
+            version: &self.version,
+            turn_held: true,
+        };
         let mut writer = SocketWriter { conn, written: 0 };
         let result = response
             .write_message(&ctx, &mut writer)
             .and_then(|w| writer.flush().map(|()| w));
         conn.detach(self.seq);
         result.map(drop)
+    }
+}
+
+/// Keeps a response's place in its connection's order when the handler's body reader panics
+/// while the response is produced (and the panic is caught): without it the turn would stay
+/// taken, or never come, and every later response on the connection would wait forever.
+/// On unwinding it answers 500 if nothing was written yet, or ends the turn and closes.
+struct Unwinding<'a> {
+    conn: &'a Conn,
+    seq: u64,
+    version: &'a HTTPVersion,
+    /// The response's turn is held (bytes may be on the wire already).
+    turn_held: bool,
+}
+
+impl Drop for Unwinding<'_> {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        if self.turn_held {
+            self.conn.end_turn(self.seq, false);
+        } else {
+            let mut bytes = Vec::new();
+            error_response(StatusCode(500), self.version, &mut bytes);
+            let _ = self.conn.submit(self.seq, bytes, false);
+        }
     }
 }
 
@@ -733,6 +778,7 @@ impl SocketBody {
                 .send(Msg::ReadReturned(self.conn.key, buf));
         } else {
             self.conn.set_read_end(self.seq + 1);
+            self.conn.driver().send(Msg::ReadAbandoned(self.conn.key));
         }
     }
 
@@ -744,6 +790,7 @@ impl SocketBody {
         if self.state == BodyState::Reading {
             self.state = BodyState::Broken;
             self.conn.set_read_end(self.seq + 1);
+            self.conn.driver().send(Msg::ReadAbandoned(self.conn.key));
         }
         log::debug!("request body: {e}");
         e

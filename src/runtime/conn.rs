@@ -73,6 +73,14 @@ struct WriteState {
     corked: bool,
     /// Bytes parked by corking (bounded by `CORK_LIMIT`).
     corked_bytes: usize,
+    /// Bytes of responses already taken off `pending` (`next` is past them) that a
+    /// non-blocking flush could not write: whoever writes next sends them first.
+    unsent: Vec<u8>,
+    /// Close the connection once `unsent` is out (the last of those responses said so).
+    unsent_closes: bool,
+    /// Since when `unsent` has been waiting (a client that stops reading is cut off after the
+    /// write deadline).
+    unsent_since: Option<Instant>,
 }
 
 /// What [`Conn::submit`] did with a response.
@@ -145,7 +153,7 @@ impl Conn {
             if st.closed {
                 return Turn::Closed;
             }
-            if st.corked && !st.writing {
+            if (st.corked || !st.unsent.is_empty()) && !st.writing {
                 // Responses before this one are held back: send them now.
                 self.write_corked(st);
                 st = self.state();
@@ -213,14 +221,6 @@ impl Conn {
         self.write_parked(st).map(|()| Submitted::Written)
     }
 
-    /// Writes a corked run now (the hub's flush, or a response that cannot wait).
-    pub(crate) fn uncork(&self) {
-        let st = self.state();
-        if st.corked && !st.writing && !st.closed {
-            self.write_corked(st);
-        }
-    }
-
     fn write_corked<'a>(&'a self, mut st: MutexGuard<'a, WriteState>) {
         st.corked = false;
         st.corked_bytes = 0;
@@ -240,7 +240,7 @@ impl Conn {
         if st.closed {
             return Ok(());
         }
-        if st.next != seq || st.writing || st.corked {
+        if st.next != seq || st.writing || st.corked || !st.unsent.is_empty() {
             // After the responses before it (a corked run is flushed by the hub soon).
             st.pending.insert(seq, (bytes, false));
             return Ok(());
@@ -265,7 +265,7 @@ impl Conn {
     /// otherwise right before that request's final response.
     pub(crate) fn send_interim(&self, seq: u64, bytes: &[u8]) -> io::Result<()> {
         let mut st = self.state();
-        if st.corked && !st.writing {
+        if (st.corked || !st.unsent.is_empty()) && !st.writing {
             self.write_corked(st);
             st = self.state();
         }
@@ -301,31 +301,7 @@ impl Conn {
     fn write_parked<'a>(&'a self, mut st: MutexGuard<'a, WriteState>) -> io::Result<()> {
         let mut result = Ok(());
         while !st.closed {
-            // Gather every response (and interim response) now due into one write: pipelined
-            // responses answered out of order leave in a single system call.
-            let mut out: Vec<u8> = Vec::new();
-            let mut next = st.next;
-            let mut keep = true;
-            loop {
-                if let Some(interim) = take_interim(&mut st, next) {
-                    out.extend_from_slice(&interim);
-                }
-                match st.pending.remove(&next) {
-                    Some((bytes, keep_alive)) => {
-                        if out.is_empty() {
-                            out = bytes;
-                        } else {
-                            out.extend_from_slice(&bytes);
-                        }
-                        next += 1;
-                        if !keep_alive {
-                            keep = false;
-                            break;
-                        }
-                    }
-                    None => break,
-                }
-            }
+            let (out, next, keep) = gather(&mut st);
             if out.is_empty() {
                 break;
             }
@@ -339,6 +315,71 @@ impl Conn {
         st.writing = false;
         self.after_write(st);
         result
+    }
+
+    /// Writes what is due without waiting (the hub's flush of corked responses, from a thread
+    /// that must not block on this client): what the socket does not take now stays in
+    /// `unsent`, for the next writer or the next flush. Returns true while bytes remain.
+    pub(crate) fn flush_nonblocking(&self) -> bool {
+        let mut st = self.state();
+        if st.writing || st.closed || !(st.corked || !st.unsent.is_empty()) {
+            return false;
+        }
+        st.corked = false;
+        st.corked_bytes = 0;
+        st.writing = true;
+        // Like `write_parked`, loop: responses parked while this thread wrote are due next.
+        while !st.closed {
+            let since = st.unsent_since.take();
+            let (out, next, keep) = gather(&mut st);
+            if out.is_empty() {
+                break;
+            }
+            drop(st);
+            let mut written = 0;
+            let mut failed = false;
+            while written < out.len() && !failed {
+                match self.stream.write(&out[written..]) {
+                    Ok(0) => failed = true,
+                    Ok(n) => written += n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => failed = true,
+                }
+            }
+            failed |= self.stream.flush_nonblocking().is_err();
+            st = self.state();
+            st.next = next;
+            if failed {
+                st.closed = true;
+            } else if written < out.len() {
+                let now = Instant::now();
+                let since = since.unwrap_or(now);
+                let stalled = self
+                    .settings
+                    .timeouts
+                    .write_stall
+                    .is_some_and(|d| now.saturating_duration_since(since) > d);
+                if stalled {
+                    log::info!("{:?}: client stopped reading responses", self.remote_addr);
+                    st.closed = true;
+                } else {
+                    st.unsent = out[written..].to_vec();
+                    st.unsent_closes = !keep;
+                    st.unsent_since = Some(since);
+                }
+                break;
+            } else {
+                st.closed |= !keep;
+            }
+        }
+        st.writing = false;
+        if st.closed {
+            self.stream.shutdown(Shutdown::Both);
+        }
+        let more = !st.unsent.is_empty() && !st.closed;
+        self.after_write(st);
+        more
     }
 
     /// Records that no request numbered `end` or higher will be handed out (the client closed,
@@ -379,7 +420,9 @@ impl Conn {
 
     /// How many responses have been completed (for the driver's idle check).
     pub(crate) fn responses_done(&self) -> u64 {
-        self.state().next
+        let st = self.state();
+        // Responses still partly unsent are not done.
+        st.next.saturating_sub(u64::from(!st.unsent.is_empty()))
     }
 
     /// Pauses the event loop's reading until `done` responses are complete; false when they
@@ -399,12 +442,14 @@ impl Conn {
         if resume {
             st.resume_at = None;
         }
-        let finished = st.closed || st.read_end.is_some_and(|end| st.next >= end);
+        let finished =
+            st.closed || (st.read_end.is_some_and(|end| st.next >= end) && st.unsent.is_empty());
         let notify = finished && !st.writing && !st.close_sent;
         if notify {
             st.close_sent = true;
             st.closed = true;
             st.pending.clear();
+            st.unsent = Vec::new();
         }
         let waiters = st.waiters > 0;
         drop(st);
@@ -435,6 +480,35 @@ impl Conn {
         }
         result
     }
+}
+
+/// Takes everything now due, in order, as one buffer: bytes left `unsent`, then each interim
+/// and parked response from `next` on until a gap (or a response that closes the
+/// connection). Returns the bytes, the `next` after them, and whether the connection stays
+/// open after them.
+fn gather(st: &mut WriteState) -> (Vec<u8>, u64, bool) {
+    let mut out = std::mem::take(&mut st.unsent);
+    let mut keep = !std::mem::take(&mut st.unsent_closes);
+    st.unsent_since = None;
+    let mut next = st.next;
+    while keep {
+        if let Some(interim) = take_interim(st, next) {
+            out.extend_from_slice(&interim);
+        }
+        match st.pending.remove(&next) {
+            Some((bytes, keep_alive)) => {
+                if out.is_empty() {
+                    out = bytes;
+                } else {
+                    out.extend_from_slice(&bytes);
+                }
+                next += 1;
+                keep = keep_alive;
+            }
+            None => break,
+        }
+    }
+    (out, next, keep)
 }
 
 fn take_interim(st: &mut WriteState, seq: u64) -> Option<Vec<u8>> {

@@ -59,6 +59,9 @@ pub(crate) enum Msg {
     ReadReturned(ConnKey, ReadBuf),
     /// The last response is out and nothing follows: close the connection (lingering).
     Close(ConnKey),
+    /// A body reader gave up (error, unread body, or no request follows): the read side is
+    /// free again but no request will be parsed from it.
+    ReadAbandoned(ConnKey),
     /// The connection was upgraded: forget it without closing the socket.
     Detach(ConnKey),
     /// Responses caught up with a connection paused for having too many requests in flight.
@@ -109,8 +112,16 @@ impl DriverHandle {
         });
         self.cork_count.store(corks.len(), Ordering::Release);
         drop(corks);
-        for conn in flush {
-            conn.uncork();
+        // Never blocks: bytes a full socket does not take wait in the connection, and the
+        // connection stays registered so that the next flush (or its next writer) sends them.
+        let stalled: Vec<Arc<Conn>> = flush
+            .into_iter()
+            .filter(|conn| conn.flush_nonblocking())
+            .collect();
+        if !stalled.is_empty() {
+            let mut corks = self.corks.lock().unwrap_or_else(|p| p.into_inner());
+            corks.extend(stalled);
+            self.cork_count.store(corks.len(), Ordering::Release);
         }
     }
 
@@ -191,6 +202,8 @@ struct Entry {
     timer_at: Option<Instant>,
     /// Drain the client's bytes before closing (see `stop_reading`).
     linger: bool,
+    /// `Close` arrived while a handler held the read side: linger when it comes back.
+    close_pending: bool,
 }
 
 /// Why a connection stops reading; logged, and decides whether anything is sent.
@@ -424,6 +437,7 @@ impl Driver {
             deadline: None,
             timer_at: None,
             linger: true,
+            close_pending: false,
         });
         self.open += 1;
         if tls {
@@ -651,6 +665,16 @@ impl Driver {
             match msg {
                 Msg::ReadReturned(key, buf) => self.read_returned(key, buf),
                 Msg::Close(key) => self.begin_linger(key),
+                Msg::ReadAbandoned(key) => {
+                    if let Some(entry) = self.entry(key) {
+                        if entry.side == ReadSide::Lent {
+                            entry.side = ReadSide::Ended;
+                            if entry.close_pending {
+                                self.begin_linger(key);
+                            }
+                        }
+                    }
+                }
                 Msg::Detach(key) => {
                     if self.entry(key).is_some() {
                         self.remove(key.index);
@@ -672,6 +696,11 @@ impl Driver {
             return;
         };
         if entry.side != ReadSide::Lent {
+            return;
+        }
+        if entry.close_pending {
+            entry.side = ReadSide::Ended;
+            self.begin_linger(key);
             return;
         }
         entry.buf = buf;
@@ -720,6 +749,13 @@ impl Driver {
         let Some(entry) = self.entry(key) else {
             return;
         };
+        if entry.side == ReadSide::Lent {
+            // A handler still reads a body from this socket (a response before its own closed
+            // the connection): draining now would steal its bytes. Linger once the read side
+            // comes back (`ReadReturned` or `ReadAbandoned`).
+            entry.close_pending = true;
+            return;
+        }
         if !entry.linger {
             // Closing the socket sends our FIN; shut down first only when another handle
             // (a request being dropped right now) could keep the socket open a little longer,

@@ -222,9 +222,13 @@ impl Hub {
             self.handle.flush_corks(keep);
             st = self.lock();
         }
+        // Once before each time this thread leads or sleeps (a connection whose client does
+        // not read keeps its bytes registered: flushing it again at once would spin).
+        let mut flushed = false;
         loop {
-            if st.items.is_empty() && self.handle.has_corks() {
+            if st.items.is_empty() && !flushed && self.handle.has_corks() {
                 // About to lead or sleep: nothing held back may wait for that.
+                flushed = true;
                 drop(st);
                 self.handle.flush_corks(None);
                 st = self.lock();
@@ -256,6 +260,7 @@ impl Hub {
                 st.leader = Leader::Worker;
                 drop(st);
                 let batch = self.drive(left);
+                flushed = false;
                 st = self.lock();
                 st.leader = Leader::Nobody;
                 self.enqueue(&mut st, batch, true);
@@ -284,6 +289,7 @@ impl Hub {
                 }
             };
             st.sleepers -= 1;
+            flushed = false;
         }
     }
 
@@ -342,10 +348,16 @@ impl Hub {
                 st = self.lock();
             }
             if !st.closed {
-                let wait = if st.leader != Leader::Nobody {
-                    // Someone runs the event loop: check back less and less often.
+                let wait = if st.leader != Leader::Nobody && st.sleepers == 0 {
+                    // Someone runs the event loop and nobody waits on it: check back less and
+                    // less often.
                     watch = (watch * 2).min(WATCH_MAX);
                     Some(watch)
+                } else if st.leader != Leader::Nobody {
+                    // The leader may go off to handle a request without waking the sleeping
+                    // follower: check often enough to wake it then (below).
+                    watch = WATCH_MIN;
+                    Some(WATCH_MIN)
                 } else if st.sleepers > 0 {
                     // Nobody leads but a follower sleeps: a leader went to handle a request
                     // without waking it. If no thread came to recv() for a whole interval,
