@@ -83,6 +83,14 @@ struct WriteState {
     unsent_since: Option<Instant>,
 }
 
+impl WriteState {
+    /// Due bytes are held back (corked, or left unsent by a non-blocking flush) while nobody
+    /// writes: the next writer must send them before anything else.
+    fn holds_back(&self) -> bool {
+        self.corked || !self.unsent.is_empty()
+    }
+}
+
 /// What [`Conn::submit`] did with a response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Submitted {
@@ -153,7 +161,7 @@ impl Conn {
             if st.closed {
                 return Turn::Closed;
             }
-            if (st.corked || !st.unsent.is_empty()) && !st.writing {
+            if st.holds_back() && !st.writing {
                 // Responses before this one are held back: send them now.
                 self.write_corked(st);
                 st = self.state();
@@ -265,7 +273,7 @@ impl Conn {
     /// otherwise right before that request's final response.
     pub(crate) fn send_interim(&self, seq: u64, bytes: &[u8]) -> io::Result<()> {
         let mut st = self.state();
-        if (st.corked || !st.unsent.is_empty()) && !st.writing {
+        if st.holds_back() && !st.writing {
             self.write_corked(st);
             st = self.state();
         }
@@ -322,7 +330,7 @@ impl Conn {
     /// `unsent`, for the next writer or the next flush. Returns true while bytes remain.
     pub(crate) fn flush_nonblocking(&self) -> bool {
         let mut st = self.state();
-        if st.writing || st.closed || !(st.corked || !st.unsent.is_empty()) {
+        if st.writing || st.closed || !st.holds_back() {
             return false;
         }
         st.corked = false;
