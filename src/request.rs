@@ -336,6 +336,16 @@ impl Reply {
         }
     }
 
+    /// The guard that keeps this response's place if the body reader panics.
+    fn unwinding<'a>(&'a self, conn: &'a Conn, turn_held: bool) -> Unwinding<'a> {
+        Unwinding {
+            conn,
+            seq: self.seq,
+            version: &self.version,
+            turn_held,
+        }
+    }
+
     fn send<R: Read>(self, response: Response<R>, body_ok: bool) -> io::Result<()> {
         let ctx = self.context(body_ok, None);
         let Some(conn) = &self.conn else {
@@ -343,12 +353,7 @@ impl Reply {
         };
         let small = response.data_length().is_some_and(|n| n <= PARK_LIMIT);
         if small {
-            let _unwinding = Unwinding {
-                conn,
-                seq: self.seq,
-                version: &self.version,
-                turn_held: false,
-            };
+            let _unwinding = self.unwinding(conn, false);
             let mut bytes = Vec::new();
             return match response.write_message(&ctx, &mut bytes) {
                 Ok(Written { keep_alive }) => match conn.submit(self.seq, bytes, keep_alive) {
@@ -372,12 +377,7 @@ impl Reply {
         if conn.wait_turn(self.seq) == Turn::Closed {
             return Ok(());
         }
-        let _unwinding = Unwinding {
-            conn,
-            seq: self.seq,
-            version: &self.version,
-            turn_held: true,
-        };
+        let _unwinding = self.unwinding(conn, true);
         let mut writer = SocketWriter { conn, written: 0 };
         let mut sendfile = |file: &std::fs::File, max: u64| send_file(conn, file, max);
         // sendfile(2) moves file pages to a plain socket without a copy through user space;
@@ -414,12 +414,7 @@ impl Reply {
                 "connection closed before the upgrade",
             ));
         }
-        let _unwinding = Unwinding {
-            conn,
-            seq: self.seq,
-            version: &self.version,
-            turn_held: true,
-        };
+        let _unwinding = self.unwinding(conn, true);
         let mut writer = SocketWriter { conn, written: 0 };
         let result = response
             .write_message(&ctx, &mut writer)
