@@ -839,6 +839,20 @@ fn early_eof() -> io::Error {
 }
 
 impl Request {
+    /// Answers a request that no handler ever received because the `Server` was dropped:
+    /// `503 Service Unavailable`, written with one non-blocking attempt (a client that does
+    /// not read must not hold up the drop), then the connection closes.
+    pub(crate) fn refuse_at_shutdown(mut self) {
+        let _ = self.body.finish();
+        if let Some(reply) = self.reply.take() {
+            if let Some(conn) = &reply.conn {
+                let mut bytes = Vec::new();
+                error_response(StatusCode(503), &reply.version, &mut bytes);
+                let _ = conn.submit_from_driver(reply.seq, bytes);
+            }
+        }
+    }
+
     /// The connection of a request that came from the network (the event loop's use).
     pub(crate) fn connection(&self) -> Option<&Conn> {
         self.reply.as_ref().and_then(|r| r.conn.as_deref())

@@ -5,7 +5,7 @@
 //!   recv() / recv_timeout() / try_recv() / incoming_requests() ◄── request queue
 //!        (a receiver with nothing queued runs the event loop itself when nobody else does)
 //!   unblock() ──► one receiver returns Err
-//!   drop ──► stop accepting; handed-out requests finish; queued ones get 500
+//!   drop ──► stop accepting; handed-out requests finish; queued ones get 503
 //! ```
 
 use std::error::Error;
@@ -239,9 +239,11 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.driver.send(Msg::Shutdown);
-        // Requests queued but never received are answered 500 (their `Drop`); requests already
-        // handed to handlers finish normally.
-        drop(self.hub.close());
+        // Requests queued but never received are answered 503 without blocking; requests
+        // already handed to handlers finish normally.
+        for request in self.hub.close() {
+            request.refuse_at_shutdown();
+        }
         #[cfg(unix)]
         if let Some(path) = &self.unix_path {
             let _ = std::fs::remove_file(path);

@@ -113,3 +113,23 @@ fn idle_keep_alive_connection_is_closed_after_drop() {
     // Nothing can hand this connection's next request to anyone: it must not hang open.
     c.expect_closed();
 }
+
+#[test]
+fn a_queued_request_nobody_received_gets_503_after_the_held_one_is_answered() {
+    let server = Server::http("127.0.0.1:0").unwrap();
+    let mut c = Client::connect(server.server_addr().to_ip().unwrap());
+    // One write: both requests are parsed in the same pass; the first is received and held,
+    // the second stays queued when the server drops.
+    c.send("GET /held HTTP/1.1\r\nHost: t\r\n\r\nGET /queued HTTP/1.1\r\nHost: t\r\n\r\n");
+    let held = server.recv_timeout(WAIT).unwrap().expect("first request");
+    assert_eq!(held.url(), "/held");
+    drop(server);
+    held.respond(Response::from_string("held")).unwrap();
+    let first = c.read_response().unwrap();
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.body_str(), "held");
+    let second = c.read_response().unwrap();
+    assert_eq!(second.status(), 503);
+    assert_eq!(second.header("Connection"), Some("close"));
+    c.expect_closed();
+}

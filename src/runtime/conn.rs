@@ -207,7 +207,9 @@ impl Conn {
         // Due now. When the client already pipelined a later request, hold this response back
         // so that it leaves with that one's in a single write (bounded in size; flushed by the
         // hub whenever the thread does anything but answer that next request).
-        let later_request = self.parsed.load(Ordering::Acquire) > seq + 1;
+        // (No point when the next response is already parked: both can leave now.)
+        let later_request =
+            self.parsed.load(Ordering::Acquire) > seq + 1 && !st.pending.contains_key(&(seq + 1));
         if keep_alive
             && later_request
             && st.interim.is_none()

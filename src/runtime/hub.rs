@@ -313,7 +313,7 @@ impl Hub {
     }
 
     /// The `Server` is gone: stop queueing, and return the requests nobody received (the
-    /// caller drops them outside the lock, which answers them 500).
+    /// caller answers them 503 outside the lock).
     pub(crate) fn close(&self) -> Vec<Request> {
         let mut st = self.lock();
         st.closed = true;
