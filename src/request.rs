@@ -354,17 +354,18 @@ impl Reply {
         let small = response.data_length().is_some_and(|n| n <= PARK_LIMIT);
         if small {
             let _unwinding = self.unwinding(conn, false);
-            let mut bytes = Vec::new();
-            return match response.write_message(&ctx, &mut bytes) {
-                Ok(Written { keep_alive }) => match conn.submit(self.seq, bytes, keep_alive) {
-                    Ok(Submitted::Corked) => {
-                        if let Some(conn) = &self.conn {
-                            conn.driver().add_cork(conn.clone());
+            return match response.render(&ctx) {
+                Ok((bytes, Written { keep_alive })) => {
+                    match conn.submit(self.seq, bytes, keep_alive) {
+                        Ok(Submitted::Corked) => {
+                            if let Some(conn) = &self.conn {
+                                conn.driver().add_cork(conn.clone());
+                            }
+                            Ok(())
                         }
-                        Ok(())
+                        other => ignore_disconnect(other.map(drop)),
                     }
-                    other => ignore_disconnect(other.map(drop)),
-                },
+                }
                 Err(e) => {
                     // Nothing reached the client yet: it gets a 500 instead, then the close.
                     let mut bytes = Vec::new();

@@ -37,6 +37,8 @@ use crate::{HTTPVersion, Header, StatusCode};
 
 /// Bodies with a known length up to this size are sent together with the head in one write.
 const SMALL_BODY: u64 = 16 * 1024;
+/// Bodies up to this size (known in advance) can be rendered whole in memory by `render`.
+const RENDER_LIMIT: u64 = 64 * 1024;
 
 /// Buffer size for streaming larger bodies.
 const STREAM_BUF: usize = 64 * 1024;
@@ -347,12 +349,15 @@ where
     /// `send_file(file, max)` sends up to `max` bytes of `file` from its current offset
     /// straight to the peer (after the head has gone out through `out`) and returns how many
     /// it sent (0 at end of file).
-    pub(crate) fn write_message_via<W: Write>(
-        mut self,
+    /// Everything before the body: drains `additional_headers`, makes the framing decision,
+    /// and encodes the head (validating every header) into a new buffer sized for the head
+    /// and a small body. Returns the buffer, the framing and whether the connection may stay
+    /// open afterwards.
+    fn prepare(
+        &mut self,
         ctx: &WriteContext<'_>,
-        mut out: W,
-        send_file: Option<&mut SendFile<'_>>,
-    ) -> io::Result<Written> {
+        body_room: u64,
+    ) -> io::Result<(Vec<u8>, ResponseFraming, bool)> {
         if let Some(rx) = self.additional_headers.take() {
             for header in rx.try_iter() {
                 self.add_header(header);
@@ -387,12 +392,56 @@ where
             acc.saturating_add(h.field.as_str().len() + h.value.len() + 4)
         });
         let small_body = match framing {
-            ResponseFraming::Length(n) if n <= SMALL_BODY => usize::try_from(n).unwrap_or(0),
+            ResponseFraming::Length(n) if n <= body_room => usize::try_from(n).unwrap_or(0),
             _ => 0,
         };
         let mut buf = Vec::with_capacity(head_estimate.saturating_add(small_body));
         encode_head(&head, &mut buf)?;
+        Ok((buf, framing, keep_alive))
+    }
 
+    /// The whole message in memory, for a response whose length is known and small (the
+    /// runtime renders those ahead of their turn): the head and body are produced in one
+    /// buffer, which is returned without another copy.
+    pub(crate) fn render(mut self, ctx: &WriteContext<'_>) -> io::Result<(Vec<u8>, Written)> {
+        let (mut buf, framing, keep_alive) = self.prepare(ctx, RENDER_LIMIT)?;
+        match framing {
+            ResponseFraming::NoBody { .. } => {}
+            ResponseFraming::Length(n) if n <= RENDER_LIMIT => {
+                let got = (&mut self.reader).take(n).read_to_end(&mut buf)?;
+                if (got as u64) < n {
+                    return Err(early_eof());
+                }
+            }
+            _ => {
+                let mut out = Vec::new();
+                self.write_body(buf, framing, &mut out, None)?;
+                buf = out;
+            }
+        }
+        Ok((buf, Written { keep_alive }))
+    }
+
+    pub(crate) fn write_message_via<W: Write>(
+        mut self,
+        ctx: &WriteContext<'_>,
+        mut out: W,
+        send_file: Option<&mut SendFile<'_>>,
+    ) -> io::Result<Written> {
+        let (buf, framing, keep_alive) = self.prepare(ctx, SMALL_BODY)?;
+        self.write_body(buf, framing, &mut out, send_file)?;
+        out.flush()?;
+        Ok(Written { keep_alive })
+    }
+
+    /// Writes the head in `buf` and the body according to `framing`.
+    fn write_body<W: Write>(
+        &mut self,
+        mut buf: Vec<u8>,
+        framing: ResponseFraming,
+        mut out: W,
+        send_file: Option<&mut SendFile<'_>>,
+    ) -> io::Result<()> {
         let reader = &mut self.reader;
         match framing {
             ResponseFraming::NoBody { .. } => out.write_all(&buf)?,
@@ -425,8 +474,7 @@ where
             },
             ResponseFraming::CloseDelimited => write_until_eof(reader, buf, &mut out)?,
         }
-        out.flush()?;
-        Ok(Written { keep_alive })
+        Ok(())
     }
 }
 
