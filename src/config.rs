@@ -246,13 +246,15 @@ impl ServerBuilder {
     /// Default is no TLS (or the certificate of an `SslConfig`).
     ///
     /// ```no_run
-    /// # fn make() -> std::sync::Arc<rustls::ServerConfig> { unimplemented!() }
-    /// let config: std::sync::Arc<rustls::ServerConfig> = make();
-    /// let server = tiny_http::ServerBuilder::new()
-    ///     .rustls_config(config)
-    ///     .http("0.0.0.0:8443")
-    ///     .unwrap();
-    /// assert!(server.server_addr().to_ip().is_some());
+    /// use std::sync::Arc;
+    ///
+    /// fn serve(config: Arc<rustls::ServerConfig>) -> tiny_http::Server {
+    ///     tiny_http::ServerBuilder::new()
+    ///         .rustls_config(config)
+    ///         .http("0.0.0.0:8443")
+    ///         .unwrap()
+    /// }
+    /// # let _ = serve;
     /// ```
     #[cfg(feature = "ssl-rustls")]
     pub fn rustls_config(mut self, config: std::sync::Arc<rustls::ServerConfig>) -> Self {

@@ -5,32 +5,9 @@
 
 mod support;
 
-use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
-use support::{proc_status, serve, wait_until, Client, WAIT};
+use support::{proc_status, raise_open_files_limit, serve, wait_until, Client, WAIT};
 
 const IDLE: usize = 2_000;
-
-fn raise_open_files_limit(want: u64) {
-    let lim = getrlimit(Resource::Nofile);
-    match lim.current {
-        Some(c) if c < want => {}
-        _ => return,
-    }
-    let both = Rlimit {
-        current: Some(want),
-        maximum: Some(lim.maximum.map_or(want, |m| m.max(want))),
-    };
-    if setrlimit(Resource::Nofile, both).is_err() {
-        // Not privileged: go as high as the hard limit allows.
-        let _ = setrlimit(
-            Resource::Nofile,
-            Rlimit {
-                current: lim.maximum,
-                maximum: lim.maximum,
-            },
-        );
-    }
-}
 
 fn request(c: &mut Client, i: usize) {
     c.send(format!("GET /c{i} HTTP/1.1\r\nHost: t\r\n\r\n"));
@@ -42,8 +19,7 @@ fn request(c: &mut Client, i: usize) {
 #[test]
 fn two_thousand_idle_keep_alive_connections_cost_no_thread() {
     // Each connection costs two descriptors here: the client's and the server's.
-    raise_open_files_limit(3 * IDLE as u64 + 1_000);
-    let limit = getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX);
+    let limit = raise_open_files_limit(3 * IDLE as u64 + 1_000);
     assert!(
         limit >= 2 * IDLE as u64 + 200,
         "RLIMIT_NOFILE is {limit}; run `ulimit -n 65536` first"
