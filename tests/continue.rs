@@ -86,3 +86,49 @@ fn no_continue_to_an_http10_client() {
     assert_eq!(r.status(), 200, "{:?}", r.head);
     assert!(r.body_str().ends_with("] abc"), "{}", r.body_str());
 }
+
+#[test]
+fn two_continues_waiting_behind_a_slow_response_both_go_out_in_order() {
+    // Request 0 is slow to answer. Requests 1 and 2 expect 100-continue; the client sends each
+    // body without waiting (as clients do after a short timeout), so both handlers read their
+    // bodies and ask for a 100 while response 0 is still pending: both interim responses must
+    // wait, and both must then go out, each right before its own final response.
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let release_rx = std::sync::Mutex::new(release_rx);
+    let (read_tx, read_rx) = mpsc::channel::<String>();
+    let read_tx = std::sync::Mutex::new(read_tx);
+    let srv = serve(3, move |mut rq| {
+        if rq.url() == "/slow" {
+            let _ = release_rx.lock().unwrap().recv_timeout(WAIT);
+        } else {
+            let mut body = String::new();
+            rq.as_reader().read_to_string(&mut body).unwrap();
+            read_tx.lock().unwrap().send(body).unwrap();
+        }
+        let url = rq.url().to_string();
+        let _ = rq.respond(Response::from_string(url));
+    });
+    let mut c = srv.client();
+    c.send(
+        "GET /slow HTTP/1.1\r\nHost: t\r\n\r\n\
+         POST /one HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc\
+         POST /two HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nxyz",
+    );
+    let mut bodies = vec![
+        read_rx.recv_timeout(WAIT).unwrap(),
+        read_rx.recv_timeout(WAIT).unwrap(),
+    ];
+    bodies.sort();
+    assert_eq!(bodies, ["abc", "xyz"]);
+    release_tx.send(()).unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        let r = c.read_response_to(false).unwrap();
+        seen.push(if r.status() == 100 {
+            "100".to_string()
+        } else {
+            r.body_str().to_string()
+        });
+    }
+    assert_eq!(seen, ["/slow", "100", "/one", "100", "/two"]);
+}

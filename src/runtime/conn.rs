@@ -60,8 +60,9 @@ struct WriteState {
     close_sent: bool,
     /// Whole responses rendered ahead of their turn: (bytes, keep the connection alive after).
     pending: BTreeMap<u64, (Vec<u8>, bool)>,
-    /// An interim response (100 Continue) waiting for its request's turn.
-    interim: Option<(u64, Vec<u8>)>,
+    /// Interim responses (100 Continue) waiting for their requests' turns, by sequence number
+    /// (rarely more than one: each needs its own request body to be awaited).
+    interim: Vec<(u64, Vec<u8>)>,
     /// The event loop paused reading (too many requests in flight): resume it when `next`
     /// reaches this.
     resume_at: Option<u64>,
@@ -212,7 +213,7 @@ impl Conn {
             self.parsed.load(Ordering::Acquire) > seq + 1 && !st.pending.contains_key(&(seq + 1));
         if keep_alive
             && later_request
-            && st.interim.is_none()
+            && st.interim.is_empty()
             && st.corked_bytes + bytes.len() <= CORK_LIMIT
         {
             st.corked_bytes += bytes.len();
@@ -283,7 +284,8 @@ impl Conn {
             return Ok(());
         }
         if st.next != seq || st.writing {
-            st.interim = Some((seq, bytes.to_vec()));
+            st.interim.retain(|(s, _)| *s != seq);
+            st.interim.push((seq, bytes.to_vec()));
             return Ok(());
         }
         st.writing = true;
@@ -522,13 +524,8 @@ fn gather(st: &mut WriteState) -> (Vec<u8>, u64, bool) {
 }
 
 fn take_interim(st: &mut WriteState, seq: u64) -> Option<Vec<u8>> {
-    match st.interim.take() {
-        Some((s, bytes)) if s == seq => Some(bytes),
-        other => {
-            st.interim = other;
-            None
-        }
-    }
+    let at = st.interim.iter().position(|(s, _)| *s == seq)?;
+    Some(st.interim.swap_remove(at).1)
 }
 
 impl Drop for Conn {
