@@ -237,15 +237,7 @@ fn slowloris_heads_are_cut_off_while_a_normal_client_is_served() {
     let others = crowd.answered_other_than(408);
     assert!(others.is_empty(), "slow heads got: {others:?}");
     assert!(failures.is_empty(), "normal client failed: {failures:?}");
-    let during = answered
-        .iter()
-        .filter(|&&t| t > start && t < attack_over)
-        .count();
-    assert!(
-        during >= 3,
-        "the normal client got only {during} answers during the attack ({} in all)",
-        answered.len()
-    );
+    let during = served_during(&answered, start, attack_over);
     eprintln!(
         "slowloris: {CROWD} clients cut off in {took:?} ({} answered 408); normal client answered {during} times meanwhile",
         crowd.answered_with(408)
@@ -326,15 +318,7 @@ fn slow_bodies_fail_with_timed_out_and_get_408_while_a_normal_client_is_served()
         timed_out.load(Ordering::Relaxed)
     );
     assert!(failures.is_empty(), "normal client failed: {failures:?}");
-    let during = answered
-        .iter()
-        .filter(|&&t| t > start && t < attack_over)
-        .count();
-    assert!(
-        during >= 3,
-        "the normal client got only {during} answers during the attack ({} in all)",
-        answered.len()
-    );
+    let during = served_during(&answered, start, attack_over);
     eprintln!(
         "slow bodies: {CROWD} clients cut off in {took:?} ({} answered 408); normal client answered {during} times meanwhile",
         crowd.answered_with(408)
@@ -443,4 +427,19 @@ fn at_max_connections_the_next_connection_waits_until_one_closes() {
         c.send(format!("GET /again/{i} HTTP/1.1\r\nHost: t\r\n\r\n"));
         assert_eq!(c.read_response().unwrap().status(), 200);
     }
+}
+
+/// How many of the normal client's answers came during the attack; at least 3, or the attack
+/// kept it from being served.
+fn served_during(answered: &[Instant], start: Instant, attack_over: Instant) -> usize {
+    let during = answered
+        .iter()
+        .filter(|&&t| t > start && t < attack_over)
+        .count();
+    assert!(
+        during >= 3,
+        "the normal client got only {during} answers during the attack ({} in all)",
+        answered.len()
+    );
+    during
 }
