@@ -483,23 +483,6 @@ impl Write for SocketWriter<'_> {
         Ok(n)
     }
 
-    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        loop {
-            match self.conn.stream.write_vectored(bufs) {
-                Ok(n) => {
-                    self.written += n;
-                    return Ok(n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self
-                    .conn
-                    .stream
-                    .wait(Readiness::Writable, self.conn.write_deadline())?,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
     fn flush(&mut self) -> io::Result<()> {
         self.conn.stream.flush(self.conn.write_deadline())
     }

@@ -9,7 +9,7 @@
 //! - Reads and writes go through `&Stream`, so the event loop and a handler may hold the same
 //!   stream; the connection's state machine guarantees one reader and one writer at a time.
 
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::Shutdown;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Instant;
@@ -65,20 +65,6 @@ impl Stream {
             Stream::Unix(s) => (&*s).write(buf),
             #[cfg(any(feature = "ssl-rustls", feature = "ssl-openssl"))]
             Stream::Tls(s) => s.write(buf),
-        }
-    }
-
-    /// Vectored write without blocking.
-    pub(crate) fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        match self {
-            Stream::Tcp(s) => (&*s).write_vectored(bufs),
-            #[cfg(unix)]
-            Stream::Unix(s) => (&*s).write_vectored(bufs),
-            #[cfg(any(feature = "ssl-rustls", feature = "ssl-openssl"))]
-            Stream::Tls(s) => match bufs.iter().find(|b| !b.is_empty()) {
-                Some(b) => s.write(b),
-                None => Ok(0),
-            },
         }
     }
 
