@@ -99,14 +99,10 @@ impl Request {
         buf: Option<ReadBuf>,
         hold: bool,
     ) -> Request {
+        // Any Content-Length, 0 included, is `BodyKind::Length`; `Empty` means none was sent.
         let body_length = match head.body {
             BodyKind::Length(n) => usize::try_from(n).ok(),
-            BodyKind::Chunked => None,
-            BodyKind::Empty => head
-                .headers
-                .iter()
-                .any(|h| h.field.equiv("Content-Length"))
-                .then_some(0),
+            BodyKind::Chunked | BodyKind::Empty => None,
         };
         let body = match buf {
             Some(buf) => Body::Socket(Box::new(SocketBody {

@@ -78,6 +78,9 @@ pub(crate) struct RequestHead {
     pub(crate) keep_alive: bool,
     /// Did an HTTP/1.1 client send `Expect: 100-continue`?
     pub(crate) expect_continue: bool,
+    /// The request may switch protocols (an `Upgrade` field, or `CONNECT`): the bytes after it
+    /// belong to the handler until it answers (RFC 9110 §7.8, §9.3.6).
+    pub(crate) may_switch: bool,
 }
 
 /// Field slots kept on the stack; larger `max_headers` settings use a heap vector instead.
@@ -330,6 +333,7 @@ struct Framing {
     expect_other: bool,
     conn_close: bool,
     conn_keep_alive: bool,
+    upgrade: bool,
 }
 
 impl Framing {
@@ -381,6 +385,8 @@ impl Framing {
                     self.expect_other = true;
                 }
             }
+        } else if name.eq_ignore_ascii_case(b"upgrade") {
+            self.upgrade = true;
         } else if name.eq_ignore_ascii_case(b"connection") {
             // RFC 9112 §9.3 / §9.6: connection options are case-insensitive tokens.
             for option in list_elements(value) {
@@ -467,6 +473,7 @@ fn build_head(
     };
 
     Ok(RequestHead {
+        may_switch: framing.upgrade || method == Method::Connect,
         method,
         target: target.to_owned(),
         version: HTTPVersion(1, u8::from(http11)),
@@ -930,5 +937,29 @@ mod tests {
                 prop_assert!(n <= bytes.len());
             }
         }
+    }
+
+    #[test]
+    fn protocol_switch_candidates_and_zero_length_bodies() {
+        let parse = |raw: &[u8]| {
+            parse_head(raw, &HeadLimits::default())
+                .unwrap()
+                .expect("complete head")
+                .0
+        };
+        let h = parse(
+            b"GET /ws HTTP/1.1\r\nHost: a\r\nupgrade: websocket\r\nConnection: upgrade\r\n\r\n",
+        );
+        assert!(h.may_switch);
+        let h = parse(b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n");
+        assert!(h.may_switch);
+        let h = parse(b"GET / HTTP/1.1\r\nHost: a\r\nX-Upgrade: no\r\n\r\n");
+        assert!(!h.may_switch);
+        // Any Content-Length, zero included, is a Length body (never Empty): the request's
+        // `body_length()` relies on it.
+        let h = parse(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!(h.body, BodyKind::Length(0));
+        let h = parse(b"POST / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(h.body, BodyKind::Empty);
     }
 }

@@ -589,10 +589,9 @@ impl Driver {
         entry.next_seq += 1;
         entry.conn.set_parsed(entry.next_seq);
         let keep_alive = head.keep_alive;
-        // The bytes after a body-less request that may switch protocols (Upgrade, CONNECT)
-        // belong to the handler until it answers, so parsing pauses (RFC 9110 §7.8, §9.3.6).
-        let may_switch = head.method == crate::Method::Connect
-            || head.headers.iter().any(|h| h.field.equiv("Upgrade"));
+        // The bytes after a request that may switch protocols (Upgrade, CONNECT) belong to
+        // the handler until it answers, so parsing pauses.
+        let may_switch = head.may_switch;
         let lend = !matches!(head.body, BodyKind::Empty) || may_switch;
         if lend {
             let buf = std::mem::take(&mut entry.buf);
