@@ -263,7 +263,17 @@ fn recv_recv_timeout_and_try_recv() {
     assert!(waited < Duration::from_secs(5), "returned after {waited:?}");
 
     let mut c = one_request(&server, "/recv");
-    let rq = server.recv().unwrap();
+    // recv() itself, bounded: on a timeout, unblock() releases the waiting thread.
+    let rq = thread::scope(|scope| {
+        let (tx, rx) = mpsc::channel();
+        let server = &server;
+        scope.spawn(move || tx.send(server.recv()).unwrap());
+        rx.recv_timeout(WAIT).unwrap_or_else(|_| {
+            server.unblock();
+            panic!("recv() did not return a waiting request");
+        })
+    })
+    .unwrap();
     assert_eq!(rq.url(), "/recv");
     rq.respond(Response::empty(204)).unwrap();
     assert_eq!(c.read_response().unwrap().status(), 204);
