@@ -751,6 +751,16 @@ fn print_run(config: &Config, scenario: Scenario, name: &str, rep: usize, run: &
     let _ = io::stdout().flush();
 }
 
+/// Ratio columns of the table (numerator/denominator), when both servers ran. `floor` (the
+/// canned-response loop, only with `--servers`) shows how close a server is to the kernel's
+/// cost, and what ratio against hyper is reachable at all on this machine.
+const RATIOS: [(&str, &str); 4] = [
+    ("ours", "hyper"),
+    ("ours", "upstream"),
+    ("ours", "floor"),
+    ("floor", "hyper"),
+];
+
 fn print_table(config: &Config, results: &[(Scenario, BTreeMap<String, Vec<Run>>)]) {
     let has = |name: &str| config.servers.iter().any(|s| s == name);
     let name_width = 34;
@@ -759,11 +769,14 @@ fn print_table(config: &Config, results: &[(Scenario, BTreeMap<String, Vec<Run>>
     for name in &config.servers {
         print!("{name:>col$}");
     }
-    if has("ours") && has("hyper") {
-        print!("{:>col$}", "ours/hyper");
-    }
-    if has("ours") && has("upstream") {
-        print!("{:>col$}", "ours/upstr");
+    // Ratio columns, for the pairs of servers that ran.
+    let pairs: Vec<(&str, &str)> = RATIOS
+        .iter()
+        .copied()
+        .filter(|(a, b)| has(a) && has(b))
+        .collect();
+    for (a, b) in &pairs {
+        print!("{:>col$}", format!("{a}/{}", &b[..b.len().min(5)]));
     }
     println!("  better");
     for (scenario, runs) in results {
@@ -810,11 +823,8 @@ fn print_table(config: &Config, results: &[(Scenario, BTreeMap<String, Vec<Run>>
                     .copied()
                     .unwrap_or(f64::NAN)
             };
-            if has("ours") && has("hyper") {
-                print!("{:>col$}", ratio(get("ours"), get("hyper")));
-            }
-            if has("ours") && has("upstream") {
-                print!("{:>col$}", ratio(get("ours"), get("upstream")));
+            for (a, b) in &pairs {
+                print!("{:>col$}", ratio(get(a), get(b)));
             }
             let better = match better {
                 Better::Higher => "higher",

@@ -9,6 +9,7 @@
 
 #![forbid(unsafe_code)]
 
+mod floor;
 mod gen;
 mod harness;
 mod procfs;
@@ -35,7 +36,8 @@ options
   --reps N             repetitions per scenario and server, interleaved (default 3)
   --secs S             seconds per measured run (default 5)
   --warmup S           warm-up seconds before S1-S3 runs (default 0.5)
-  --servers a,b,c      subset of ours,upstream,hyper (default all three)
+  --servers a,b,c      subset of ours,upstream,hyper (default all three), or floor: a
+                       canned-response mio loop, the kernel-only lower bound for S1/S2
   --noise PCT          flag a run NOISY when other processes used more than PCT% of a
                        core during it (default 15)
   --idle-conns N       S4 connections (default 10000)
@@ -50,7 +52,7 @@ options
   --verbose            show the servers' and generator's stderr
 
 internal roles (started by the harness)
-  serve <ours|upstream|hyper> [workers=N] [port=P]
+  serve <ours|upstream|hyper|floor> [workers=N] [port=P]
   gen <load|close|idle|transfer|slow> key=value...
 ";
 
@@ -166,9 +168,12 @@ fn parse_config(args: &[String]) -> Result<Config, String> {
                 if let Some(bad) = config
                     .servers
                     .iter()
-                    .find(|s| !servers::ALL.contains(&s.as_str()))
+                    .find(|s| !servers::KNOWN.contains(&s.as_str()))
                 {
-                    return Err(format!("unknown server {bad}; expected {:?}", servers::ALL));
+                    return Err(format!(
+                        "unknown server {bad}; expected {:?}",
+                        servers::KNOWN
+                    ));
                 }
             }
             scenario => match Scenario::parse(scenario) {

@@ -15,6 +15,9 @@ pub const TINY_WORKERS: usize = 2;
 /// The server implementations, in the order runs are interleaved.
 pub const ALL: [&str; 3] = ["ours", "upstream", "hyper"];
 
+/// Every server `--servers` accepts: the three above plus `floor` (see `floor.rs`).
+pub const KNOWN: [&str; 4] = ["ours", "upstream", "hyper", "floor"];
+
 /// The application against this repository's crate.
 pub mod ours {
     include!("app_tiny.rs");
@@ -74,9 +77,10 @@ pub fn serve(name: &str, port: u16, workers: usize) -> io::Result<()> {
         "ours" => ours::serve(port, workers),
         "upstream" => upstream::serve(port, workers),
         "hyper" => hyper_server::serve(port),
+        "floor" => crate::floor::serve(port),
         other => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!("unknown server {other:?}; expected one of {ALL:?}"),
+            format!("unknown server {other:?}; expected one of {KNOWN:?}"),
         )),
     }
 }
