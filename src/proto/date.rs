@@ -12,7 +12,7 @@
 //! - The result is always exactly 29 ASCII bytes (`Sun, 06 Nov 1994 08:49:37 GMT`).
 
 use std::cell::Cell;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Length of an IMF-fixdate.
 pub(crate) const DATE_LEN: usize = 29;
@@ -24,10 +24,11 @@ thread_local! {
 
 /// The current date as an IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
 pub(crate) fn http_date() -> [u8; DATE_LEN] {
-    // The coarse clock is read without a system call or a time-stamp-counter read; it lags by
-    // at most a scheduler tick, which a one-second resolution cannot see.
-    let now = rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse);
-    let secs = u64::try_from(now.tv_sec).unwrap_or(0);
+    // std's clock (libc's vDSO, no system call). Not rustix's coarse clock: its own vDSO
+    // lookup crashes programs run under valgrind (rustix issue 1559).
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     CACHE.with(|cache| {
         let (cached_secs, cached) = cache.get();
         if cached_secs == secs {

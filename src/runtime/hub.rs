@@ -89,22 +89,16 @@ pub(crate) struct Hub {
 const SLOW_HANDLER: Duration = Duration::from_micros(200);
 
 /// Per thread: when it last left `recv` with a request, and a moving average of how long its
-/// handlers take (the time until it calls `recv` again), in nanoseconds of the coarse
-/// monotonic clock: read without a system call, it moves in scheduler ticks (a few ms), so a
-/// single sample is 0 or a tick, but the average converges on the real duration.
+/// handlers take (the time until it calls `recv` again), in nanoseconds.
+///
+/// The clock is std's `Instant` (libc's vDSO `clock_gettime`, no system call). A coarse clock
+/// read through rustix's own vDSO lookup was tried: no measurable gain, and that lookup
+/// crashes programs run under valgrind (rustix issue 1559), which our users must be able to do.
 struct HandlerClock;
 
 thread_local! {
-    static HANDLER_CLOCK: std::cell::Cell<(Option<u64>, u64)> =
+    static HANDLER_CLOCK: std::cell::Cell<(Option<Instant>, u64)> =
         const { std::cell::Cell::new((None, 0)) };
-}
-
-fn coarse_nanos() -> u64 {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::MonotonicCoarse);
-    u64::try_from(t.tv_sec)
-        .unwrap_or(0)
-        .saturating_mul(1_000_000_000)
-        .saturating_add(u64::try_from(t.tv_nsec).unwrap_or(0))
 }
 
 impl HandlerClock {
@@ -114,7 +108,10 @@ impl HandlerClock {
         HANDLER_CLOCK.with(|c| {
             let (left, average) = c.get();
             let average = match left {
-                Some(t) => (average * 3 + coarse_nanos().saturating_sub(t)) / 4,
+                Some(t) => {
+                    let took = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                    average.saturating_mul(3).saturating_add(took) / 4
+                }
                 None => average,
             };
             c.set((None, average));
@@ -124,7 +121,7 @@ impl HandlerClock {
 
     /// Called when `recv` hands out a request.
     fn leave() {
-        HANDLER_CLOCK.with(|c| c.set((Some(coarse_nanos()), c.get().1)));
+        HANDLER_CLOCK.with(|c| c.set((Some(Instant::now()), c.get().1)));
     }
 }
 
