@@ -18,6 +18,8 @@
 //!   from `max_headers` (configuration), the result owns copies of what was received.
 //! - A head that is accepted has exactly one body framing; every ambiguous framing is refused.
 
+use std::mem::MaybeUninit;
+
 use super::error::ProtoError;
 use crate::types::{HTTPVersion, Header, Method};
 
@@ -98,45 +100,65 @@ pub(crate) fn parse_head(
     let window = &buf[..buf.len().min(limits.max_head_size)];
     let start = skip_empty_lines(window);
 
-    if request_line_too_long(&window[start..], limits.max_request_line) {
-        // Report a syntax error that lies within the allowed length first, so that the answer
-        // does not depend on how much of the line has arrived.
-        let end = start
-            .saturating_add(limits.max_request_line)
-            .saturating_add(1)
-            .min(window.len());
-        let mut no_slots: [httparse::Header<'_>; 0] = [];
-        let mut req = httparse::Request::new(&mut no_slots);
-        return Err(match req.parse(&window[..end]) {
-            Err(e) => {
-                map_parse_error(e, &req, &window[..end], start).unwrap_or(ProtoError::UriTooLong)
-            }
-            Ok(_) => ProtoError::UriTooLong,
-        });
-    }
-
-    let mut stack: [httparse::Header<'_>; STACK_SLOTS] = [httparse::EMPTY_HEADER; STACK_SLOTS];
-    let mut heap: Vec<httparse::Header<'_>> = Vec::new();
-    let slots: &mut [httparse::Header<'_>] = if limits.max_headers <= STACK_SLOTS {
+    // Uninitialized slots: httparse fills only as many as there are fields, so the common
+    // short head does not pay for writing all `max_headers` slots first.
+    let mut stack = [MaybeUninit::<httparse::Header<'_>>::uninit(); STACK_SLOTS];
+    let mut heap: Vec<MaybeUninit<httparse::Header<'_>>> = Vec::new();
+    let slots: &mut [MaybeUninit<httparse::Header<'_>>] = if limits.max_headers <= STACK_SLOTS {
         &mut stack[..limits.max_headers]
     } else {
-        heap.resize(limits.max_headers, httparse::EMPTY_HEADER);
+        heap.resize(limits.max_headers, MaybeUninit::uninit());
         &mut heap
     };
-    let mut req = httparse::Request::new(slots);
+    let mut req = httparse::Request::new(&mut []);
     let incomplete = if over_head_limit {
         Err(ProtoError::HeadTooLarge)
     } else {
         Ok(None)
     };
-    match req.parse(window) {
-        Ok(httparse::Status::Complete(n)) => build_head(&req, limits).map(|head| Some((head, n))),
-        Ok(httparse::Status::Partial) => incomplete,
-        Err(e) => match map_parse_error(e, &req, window, start) {
-            Some(err) => Err(err),
-            None => incomplete,
-        },
+    match req.parse_with_uninit_headers(window, slots) {
+        Ok(httparse::Status::Complete(n)) => {
+            // A whole head parsed: its request line is `method SP target SP HTTP/x.y` (single
+            // spaces, httparse's default), so its length needs no scan of the bytes.
+            let line = req.method.map_or(0, str::len) + req.path.map_or(0, str::len) + 10;
+            if line > limits.max_request_line {
+                return Err(ProtoError::UriTooLong);
+            }
+            build_head(&req, limits).map(|head| Some((head, n)))
+        }
+        outcome => {
+            if let Some(err) = request_line_error(window, start, limits) {
+                return Err(err);
+            }
+            match outcome {
+                Err(e) => match map_parse_error(e, &req, window, start) {
+                    Some(err) => Err(err),
+                    None => incomplete,
+                },
+                Ok(_) => incomplete,
+            }
+        }
     }
+}
+
+/// For a head that did not parse whole: the answer when its request line (from `start`) is
+/// already longer than allowed, `None` otherwise.
+fn request_line_error(window: &[u8], start: usize, limits: &HeadLimits) -> Option<ProtoError> {
+    if !request_line_too_long(&window[start..], limits.max_request_line) {
+        return None;
+    }
+    // Report a syntax error that lies within the allowed length first, so that the answer
+    // does not depend on how much of the line has arrived.
+    let end = start
+        .saturating_add(limits.max_request_line)
+        .saturating_add(1)
+        .min(window.len());
+    let mut no_slots: [httparse::Header<'_>; 0] = [];
+    let mut req = httparse::Request::new(&mut no_slots);
+    Some(match req.parse(&window[..end]) {
+        Err(e) => map_parse_error(e, &req, &window[..end], start).unwrap_or(ProtoError::UriTooLong),
+        Ok(_) => ProtoError::UriTooLong,
+    })
 }
 
 /// Index of the request line: empty lines before it are ignored (RFC 9112 §2.2).
@@ -282,6 +304,17 @@ fn is_tchar(b: u8) -> bool {
 }
 
 /// Bytes that may not appear in a field value (RFC 9110 §5.5), obs-text aside.
+/// Why a parsed field was refused (its name is a token: httparse checked it).
+fn field_error(value: &[u8]) -> &'static str {
+    if !value.is_ascii() {
+        "non-ASCII byte in a header field value"
+    } else if value.iter().any(|&b| is_forbidden_value_byte(b)) {
+        "control byte in a header field value"
+    } else {
+        "invalid header field"
+    }
+}
+
 fn is_forbidden_value_byte(b: u8) -> bool {
     (b < 0x20 && b != b'\t') || b == 0x7f
 }
@@ -422,19 +455,10 @@ fn build_head(
     for field in req.headers.iter() {
         let name = field.name.as_bytes();
         // RFC 9110 §5.5: field values are visible ASCII, SP and HTAB; we refuse obs-text
-        // (bytes >= 0x80) since values are exposed as `AsciiString`.
-        if !field.value.is_ascii() {
-            return Err(ProtoError::BadRequest(
-                "non-ASCII byte in a header field value",
-            ));
-        }
-        if field.value.iter().any(|&b| is_forbidden_value_byte(b)) {
-            return Err(ProtoError::BadRequest(
-                "control byte in a header field value",
-            ));
-        }
+        // (bytes >= 0x80) since values are exposed as `AsciiString`. One pass checks it all;
+        // the reason is worked out only for a refused field.
         let header = Header::from_parsed(name, field.value)
-            .ok_or(ProtoError::BadRequest("invalid header field"))?;
+            .ok_or_else(|| ProtoError::BadRequest(field_error(field.value)))?;
         framing.field(name, field.value)?;
         headers.push(header);
     }
@@ -726,6 +750,8 @@ mod tests {
         ("request line at the limit", b"GET /aaaaaa HTTP/1.1\r\nHost: a\r\n\r\n", true, Head(E, true, false)),
         ("request line one over the limit", b"GET /aaaaaaa HTTP/1.1\r\nHost: a\r\n\r\n", true, Fails(ProtoError::UriTooLong)),
         ("bare-LF line one over", b"GET /aaaaaaa HTTP/1.1\nHost: a\n\n", true, Fails(ProtoError::UriTooLong)),
+        ("line at the limit after empty lines", b"\r\n\nGET /aaaaaa HTTP/1.1\r\nHost: a\r\n\r\n", true, Head(E, true, false)),
+        ("too long line wins over a later bad field", b"GET /aaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\nBad Field: x\r\n\r\n", true, Fails(ProtoError::UriTooLong)),
         ("syntax error before the length limit wins", b"G(T /aaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n\r\n", true, bad("invalid method token in request line")),
     ];
 

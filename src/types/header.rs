@@ -52,9 +52,11 @@ pub(crate) fn is_token(bytes: &[u8]) -> bool {
 /// Accepts visible ASCII, SP and HTAB (RFC 9110 §5.5 `field-value` without `obs-text`);
 /// rejects CR, LF, NUL, every other control byte, DEL and non-ASCII bytes.
 pub(crate) fn is_valid_field_value(bytes: &[u8]) -> bool {
-    bytes
-        .iter()
-        .all(|&b| b == b'\t' || (b' '..=b'~').contains(&b))
+    // No early exit: a branch-free fold that the compiler vectorizes (values such as
+    // User-Agent or Cookie run to hundreds of bytes).
+    bytes.iter().fold(true, |ok, &b| {
+        ok & ((b == b'\t') | (b' '..=b'~').contains(&b))
+    })
 }
 
 /// Strips optional whitespace (SP / HTAB, RFC 9110 §5.6.3) from both ends.
@@ -87,8 +89,126 @@ fn ascii_from(bytes: &[u8]) -> Option<AsciiString> {
 /// assert_eq!(a, b);
 /// assert!(a.equiv("CONTENT-TYPE"));
 /// ```
-#[derive(Debug, Clone)]
-pub struct HeaderField(AsciiString);
+#[derive(Clone)]
+pub struct HeaderField(Name);
+
+/// A field name's storage: the common names, spelled as clients and applications usually
+/// spell them, point into one shared table instead of each holding its own allocation.
+#[derive(Clone)]
+enum Name {
+    Known(&'static AsciiStr),
+    Owned(AsciiString),
+}
+
+/// Field names stored once for the whole process, in their usual spellings (capitalized and
+/// lower-case), sorted by length. Any other spelling is stored as given: the case a client
+/// used is kept.
+const KNOWN_NAMES: [&str; 44] = [
+    "Host",
+    "host",
+    "Date",
+    "date",
+    "Accept",
+    "accept",
+    "Cookie",
+    "cookie",
+    "Expect",
+    "expect",
+    "Origin",
+    "origin",
+    "Server",
+    "server",
+    "Referer",
+    "referer",
+    "Upgrade",
+    "upgrade",
+    "Location",
+    "location",
+    "Connection",
+    "connection",
+    "Set-Cookie",
+    "set-cookie",
+    "User-Agent",
+    "user-agent",
+    "Content-Type",
+    "content-type",
+    "Authorization",
+    "authorization",
+    "Cache-Control",
+    "cache-control",
+    "If-None-Match",
+    "if-none-match",
+    "Content-Length",
+    "content-length",
+    "Accept-Encoding",
+    "accept-encoding",
+    "Accept-Language",
+    "accept-language",
+    "If-Modified-Since",
+    "if-modified-since",
+    "Transfer-Encoding",
+    "transfer-encoding",
+];
+
+/// Longest name in [`KNOWN_NAMES`].
+const KNOWN_MAX_LEN: usize = 17;
+
+/// For each length, the range of [`KNOWN_NAMES`] with that length (start, end).
+const KNOWN_BY_LEN: [(usize, usize); KNOWN_MAX_LEN + 1] = {
+    let mut ranges = [(0, 0); KNOWN_MAX_LEN + 1];
+    let mut i = 0;
+    while i < KNOWN_NAMES.len() {
+        let len = KNOWN_NAMES[i].len();
+        if ranges[len].1 == 0 {
+            ranges[len].0 = i;
+        }
+        ranges[len].1 = i + 1;
+        i += 1;
+    }
+    ranges
+};
+
+/// The table behind [`Name::Known`], built on first use.
+fn known_names() -> &'static [AsciiString] {
+    static TABLE: std::sync::OnceLock<Vec<AsciiString>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        KNOWN_NAMES
+            .iter()
+            .filter_map(|name| AsciiString::from_ascii(*name).ok())
+            .collect()
+    })
+}
+
+/// The shared copy of `bytes` when it is one of [`KNOWN_NAMES`] exactly.
+fn known_name(bytes: &[u8]) -> Option<&'static AsciiStr> {
+    let &(start, end) = KNOWN_BY_LEN.get(bytes.len())?;
+    let at = (start..end).find(|&i| KNOWN_NAMES[i].as_bytes() == bytes)?;
+    known_names().get(at).map(AsciiString::as_ref)
+}
+
+impl Name {
+    fn new(bytes: &[u8]) -> Option<Name> {
+        match known_name(bytes) {
+            Some(name) => Some(Name::Known(name)),
+            None => AsciiStr::from_ascii(bytes)
+                .ok()
+                .map(|name| Name::Owned(name.to_ascii_string())),
+        }
+    }
+
+    fn as_ascii(&self) -> &AsciiStr {
+        match self {
+            Name::Known(name) => name,
+            Name::Owned(name) => name,
+        }
+    }
+}
+
+impl fmt::Debug for HeaderField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("HeaderField").field(&self.as_str()).finish()
+    }
+}
 
 impl HeaderField {
     /// Builds a field name from bytes; fails only when they are not ASCII.
@@ -107,12 +227,15 @@ impl HeaderField {
     where
         B: Into<Vec<u8>> + AsRef<[u8]>,
     {
-        AsciiString::from_ascii(bytes).map(HeaderField)
+        match known_name(bytes.as_ref()) {
+            Some(name) => Ok(HeaderField(Name::Known(name))),
+            None => AsciiString::from_ascii(bytes).map(|name| HeaderField(Name::Owned(name))),
+        }
     }
 
     /// The name, as sent or given (case preserved).
     pub fn as_str(&self) -> &AsciiStr {
-        &self.0
+        self.0.as_ascii()
     }
 
     /// Does this name equal `other`, ignoring ASCII case?
@@ -125,18 +248,20 @@ impl HeaderField {
     /// assert!(!field.equiv("content-type"));
     /// ```
     pub fn equiv(&self, other: &'static str) -> bool {
-        self.0.as_bytes().eq_ignore_ascii_case(other.as_bytes())
+        self.as_str()
+            .as_bytes()
+            .eq_ignore_ascii_case(other.as_bytes())
     }
 
     /// Like [`equiv`](Self::equiv) for any byte string (crate-internal).
     pub(crate) fn is(&self, other: &[u8]) -> bool {
-        self.0.as_bytes().eq_ignore_ascii_case(other)
+        self.as_str().as_bytes().eq_ignore_ascii_case(other)
     }
 
     /// Builds a field name from bytes, returning `None` unless they are a token.
     pub(crate) fn from_parsed(name: &[u8]) -> Option<HeaderField> {
         if is_token(name) {
-            ascii_from(name).map(HeaderField)
+            Name::new(name).map(HeaderField)
         } else {
             None
         }
@@ -144,13 +269,15 @@ impl HeaderField {
 
     /// Is the name a valid token (safe to write)?
     pub(crate) fn is_valid(&self) -> bool {
-        is_token(self.0.as_bytes())
+        is_token(self.as_str().as_bytes())
     }
 }
 
 impl PartialEq for HeaderField {
     fn eq(&self, other: &HeaderField) -> bool {
-        self.0.as_bytes().eq_ignore_ascii_case(other.0.as_bytes())
+        self.as_str()
+            .as_bytes()
+            .eq_ignore_ascii_case(other.as_str().as_bytes())
     }
 }
 
@@ -158,7 +285,7 @@ impl Eq for HeaderField {}
 
 impl fmt::Display for HeaderField {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0.as_str())
+        f.write_str(self.as_str().as_str())
     }
 }
 
@@ -216,12 +343,9 @@ impl Header {
         if !is_token(header.as_ref()) || !is_valid_field_value(value.as_ref()) {
             return Err(());
         }
-        let field = AsciiString::from_ascii(header).map_err(|_| ())?;
+        let field = HeaderField::from_bytes(header).map_err(|_| ())?;
         let value = AsciiString::from_ascii(value).map_err(|_| ())?;
-        Ok(Header {
-            field: HeaderField(field),
-            value,
-        })
+        Ok(Header { field, value })
     }
 
     /// Builds a header from a parsed name and value (e.g. from `httparse`).
@@ -299,6 +423,63 @@ mod tests {
             }
         }
         assert!(is_valid_field_value(b""));
+    }
+
+    #[test]
+    fn long_values_are_checked_at_every_position() {
+        // Long enough for the vectorized check, with the bad byte anywhere in it.
+        for len in [1usize, 15, 16, 17, 31, 32, 33, 64, 100, 257] {
+            let good = vec![b'v'; len];
+            assert!(is_valid_field_value(&good), "len {len}");
+            for at in 0..len {
+                for bad in [0u8, b'\r', b'\n', 0x1f, 0x7f, 0x80, 0xff] {
+                    let mut value = good.clone();
+                    value[at] = bad;
+                    assert!(
+                        !is_valid_field_value(&value),
+                        "len {len}, {bad:#04x} at {at}"
+                    );
+                }
+                let mut value = good.clone();
+                value[at] = b'\t';
+                assert!(is_valid_field_value(&value));
+            }
+        }
+    }
+
+    #[test]
+    fn known_names_keep_their_spelling_and_behave_like_any_other() {
+        // Every entry is a valid token, stored under its own length, and found again.
+        for name in KNOWN_NAMES {
+            assert!(is_token(name.as_bytes()), "{name}");
+            let (start, end) = KNOWN_BY_LEN[name.len()];
+            assert!(KNOWN_NAMES[start..end].contains(&name), "{name}");
+            let shared = known_name(name.as_bytes()).expect(name);
+            assert_eq!(shared.as_str(), name);
+        }
+        // Other spellings are kept as given.
+        assert!(known_name(b"HOST").is_none());
+        assert!(known_name(b"X-Host").is_none());
+        assert!(known_name(b"").is_none());
+        assert!(known_name(&[b'a'; 300]).is_none());
+        for spelling in ["Host", "host", "HOST", "hOsT"] {
+            let parsed = Header::from_parsed(spelling.as_bytes(), b"example.com").unwrap();
+            assert_eq!(parsed.field.as_str(), spelling);
+            assert_eq!(parsed.to_string(), format!("{spelling}: example.com"));
+            assert_eq!(
+                format!("{:?}", parsed.field),
+                format!("HeaderField({spelling:?})")
+            );
+            assert!(parsed.field.equiv("host"));
+            let owned = HeaderField::from_bytes(spelling).unwrap();
+            assert_eq!(owned, parsed.field);
+            assert_eq!(owned.as_str(), spelling);
+        }
+        let known = HeaderField::from_bytes("Content-Type").unwrap();
+        let other = HeaderField::from_bytes("CONTENT-TYPE").unwrap();
+        assert_eq!(known, other);
+        assert_eq!(known.clone().as_str(), "Content-Type");
+        assert_ne!(known, HeaderField::from_bytes("Content-Length").unwrap());
     }
 
     #[test]
