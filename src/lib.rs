@@ -98,6 +98,12 @@
 //! loses only its own request. Responses on one connection reach the client in request order
 //! even when pipelined requests are answered out of order by different threads.
 //!
+//! A client's pipelined requests are handed out one at a time: [`Server::recv`] gives the
+//! next one only after the previous one is answered or dropped, except to the thread that
+//! received the previous one (so a thread may collect several requests and pass them on).
+//! One client therefore never occupies more than one handler thread, nor delays other
+//! clients' requests behind its own.
+//!
 //! Files are streamed, never loaded whole: `Response::from_file(File::open(path)?)`.
 //!
 //! ## Testing handlers without a network

@@ -87,6 +87,19 @@ struct Reply {
     version: HTTPVersion,
     head_request: bool,
     keep_alive: bool,
+    /// `recv()` handed the request to a handler (counted in `Conn::handed_out`): the count
+    /// drops when the reply is done with, answered or not.
+    handed: bool,
+}
+
+impl Drop for Reply {
+    fn drop(&mut self) {
+        if self.handed {
+            if let Some(conn) = &self.conn {
+                conn.handler_done();
+            }
+        }
+    }
 }
 
 impl Request {
@@ -128,6 +141,7 @@ impl Request {
                 head_request: head.method == Method::Head,
                 keep_alive: head.keep_alive,
                 conn: Some(conn.clone()),
+                handed: false,
             }),
             remote_addr: conn.remote_addr,
             secure: conn.secure,
@@ -159,6 +173,7 @@ impl Request {
                 version: version.clone(),
                 head_request: method == Method::Head,
                 keep_alive: true,
+                handed: false,
             }),
             body_length: Some(body.len()),
             body: Body::Memory(Cursor::new(body)),
@@ -236,9 +251,9 @@ impl Request {
         let Some(reply) = self.reply.take() else {
             return Box::new(io::sink());
         };
-        match reply.conn {
+        match &reply.conn {
             Some(conn) if conn.wait_turn(reply.seq) == Turn::Go => Box::new(RawWriter {
-                conn,
+                conn: conn.clone(),
                 seq: reply.seq,
             }),
             _ => Box::new(io::sink()),
@@ -836,5 +851,18 @@ impl Request {
     /// The connection of a request that came from the network (the event loop's use).
     pub(crate) fn connection(&self) -> Option<&Conn> {
         self.reply.as_ref().and_then(|r| r.conn.as_deref())
+    }
+
+    /// `recv()` hands this request to a handler on thread `receiver` (see
+    /// `Conn::may_hand_to`).
+    pub(crate) fn hand_out(&mut self, receiver: u64) {
+        if let Some(reply) = &mut self.reply {
+            if let Some(conn) = &reply.conn {
+                if !reply.handed {
+                    reply.handed = true;
+                    conn.hand_out(receiver);
+                }
+            }
+        }
     }
 }

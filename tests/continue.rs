@@ -90,36 +90,57 @@ fn no_continue_to_an_http10_client() {
 #[test]
 fn two_continues_waiting_behind_a_slow_response_both_go_out_in_order() {
     // Request 0 is slow to answer. Requests 1 and 2 expect 100-continue; the client sends each
-    // body without waiting (as clients do after a short timeout), so both handlers read their
-    // bodies and ask for a 100 while response 0 is still pending: both interim responses must
-    // wait, and both must then go out, each right before its own final response.
-    let (release_tx, release_rx) = mpsc::channel::<()>();
-    let release_rx = std::sync::Mutex::new(release_rx);
-    let (read_tx, read_rx) = mpsc::channel::<String>();
-    let read_tx = std::sync::Mutex::new(read_tx);
-    let srv = serve(3, move |mut rq| {
-        if rq.url() == "/slow" {
-            let _ = release_rx.lock().unwrap().recv_timeout(WAIT);
-        } else {
-            let mut body = String::new();
-            rq.as_reader().read_to_string(&mut body).unwrap();
-            read_tx.lock().unwrap().send(body).unwrap();
-        }
-        let url = rq.url().to_string();
-        let _ = rq.respond(Response::from_string(url));
-    });
-    let mut c = srv.client();
+    // body without waiting (as clients do after a short timeout), and the thread that holds
+    // request 0 takes 1 and 2 as well and reads their bodies first (one connection's requests
+    // go to the thread holding its earlier one). Both interim responses must wait behind
+    // response 0, and both must then go out, each right before its own final response.
+    let server = std::sync::Arc::new(Server::http("127.0.0.1:0").unwrap());
+    let mut c = Client::connect(server.server_addr().to_ip().unwrap());
     c.send(
         "GET /slow HTTP/1.1\r\nHost: t\r\n\r\n\
          POST /one HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc\
          POST /two HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nxyz",
     );
-    let mut bodies = vec![
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let (read_tx, read_rx) = mpsc::channel::<String>();
+    let handler = {
+        let server = server.clone();
+        thread::spawn(move || {
+            let take = |what: &str| {
+                server
+                    .recv_timeout(WAIT)
+                    .unwrap()
+                    .unwrap_or_else(|| panic!("{what} not handed out"))
+            };
+            let slow = take("request 0");
+            let mut later = Vec::new();
+            for what in ["request 1", "request 2"] {
+                // Request 2 is parsed once request 1's body has been read.
+                let mut rq = take(what);
+                let mut body = String::new();
+                rq.as_reader().read_to_string(&mut body).unwrap();
+                read_tx.send(body).unwrap();
+                later.push(rq);
+            }
+            release_rx.recv_timeout(WAIT).expect("release");
+            let url = slow.url().to_string();
+            slow.respond(Response::from_string(url)).unwrap();
+            for rq in later {
+                let url = rq.url().to_string();
+                rq.respond(Response::from_string(url)).unwrap();
+            }
+        })
+    };
+    let bodies = vec![
         read_rx.recv_timeout(WAIT).unwrap(),
         read_rx.recv_timeout(WAIT).unwrap(),
     ];
-    bodies.sort();
     assert_eq!(bodies, ["abc", "xyz"]);
+    // Nothing may have reached the client yet: no 100 before response 0.
+    assert!(
+        !c.anything_within(Duration::from_millis(100)),
+        "an interim response went out before the final response ahead of it"
+    );
     release_tx.send(()).unwrap();
     let mut seen = Vec::new();
     for _ in 0..5 {
@@ -131,4 +152,5 @@ fn two_continues_waiting_behind_a_slow_response_both_go_out_in_order() {
         });
     }
     assert_eq!(seen, ["/slow", "100", "/one", "100", "/two"]);
+    handler.join().unwrap();
 }

@@ -189,3 +189,98 @@ fn many_pipelined_small_responses_arrive_complete_and_in_order() {
         assert_eq!(r.body_str(), format!("/r{i}").repeat(3));
     }
 }
+
+#[test]
+fn one_clients_pipelined_requests_occupy_one_handler_at_a_time() {
+    // Two handler threads. Client A pipelines four requests, which the handler holds until
+    // released. Were they handed to both threads, the second would wait for the first's turn
+    // (or, as here, for the release) and client B would find no free thread. One connection's
+    // requests go to one handler at a time, so B is answered while A's first is held.
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let release = Arc::new(AtomicBool::new(false));
+    let released = release.clone();
+    let held_now = Arc::new(AtomicUsize::new(0));
+    let held_most = Arc::new(AtomicUsize::new(0));
+    let (now, most) = (held_now.clone(), held_most.clone());
+    let srv = serve(2, move |rq| {
+        let release = &released;
+        if rq.url().starts_with("/hold") {
+            let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(n, Ordering::SeqCst);
+            // Held until released (bounded).
+            support::wait_until(WAIT, || release.load(Ordering::SeqCst));
+            now.fetch_sub(1, Ordering::SeqCst);
+        }
+        let url = rq.url().to_string();
+        let _ = rq.respond(Response::from_string(url));
+    });
+    let mut a = srv.client();
+    a.send(
+        (0..4)
+            .map(|i| format!("GET /hold/{i} HTTP/1.1\r\nHost: t\r\n\r\n"))
+            .collect::<String>(),
+    );
+    assert!(
+        support::wait_until(WAIT, || held_now.load(Ordering::SeqCst) == 1),
+        "client A's first request never reached a handler"
+    );
+    let mut b = srv.client();
+    b.stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    b.send("GET /b HTTP/1.1\r\nHost: t\r\n\r\n");
+    let answer = b
+        .read_response()
+        .expect("client B waited behind client A's pipelined requests");
+    assert_eq!(answer.body_str(), "/b");
+    release.store(true, Ordering::SeqCst);
+    for i in 0..4 {
+        assert_eq!(a.read_response().unwrap().body_str(), format!("/hold/{i}"));
+    }
+    assert_eq!(
+        held_most.load(Ordering::SeqCst),
+        1,
+        "client A had several requests in handlers at once"
+    );
+}
+
+#[test]
+fn the_next_request_is_handed_out_when_its_predecessor_is_answered_from_another_thread() {
+    // Thread 1 takes request 0 and passes it to a third thread, then stops calling recv().
+    // Request 1 waits for request 0 (same connection); once the third thread answers it,
+    // thread 2, already waiting in recv(), must get request 1 although thread 1 never comes
+    // back to recv().
+    let server = std::sync::Arc::new(Server::http("127.0.0.1:0").unwrap());
+    let mut c = Client::connect(server.server_addr().to_ip().unwrap());
+    c.send("GET /zero HTTP/1.1\r\nHost: t\r\n\r\nGET /one HTTP/1.1\r\nHost: t\r\n\r\n");
+    let (pass_tx, pass_rx) = mpsc::channel::<Request>();
+    let (stop_tx, stop_rx) = mpsc::channel::<()>();
+    let first = {
+        let server = server.clone();
+        thread::spawn(move || {
+            let rq = server.recv_timeout(WAIT).unwrap().expect("request 0");
+            pass_tx.send(rq).unwrap();
+            let _ = stop_rx.recv_timeout(WAIT);
+        })
+    };
+    let zero = pass_rx.recv_timeout(WAIT).expect("thread 1 took request 0");
+    assert_eq!(zero.url(), "/zero");
+    let second = {
+        let server = server.clone();
+        thread::spawn(move || {
+            let rq = server.recv_timeout(WAIT).unwrap().expect("request 1");
+            let url = rq.url().to_string();
+            rq.respond(Response::from_string(url)).unwrap();
+        })
+    };
+    // Give thread 2 time to be waiting in recv() (the test passes either way; this only makes
+    // it exercise the interesting order).
+    thread::sleep(Duration::from_millis(100));
+    zero.respond(Response::from_string("/zero")).unwrap();
+    assert_eq!(c.read_response().unwrap().body_str(), "/zero");
+    assert_eq!(c.read_response().unwrap().body_str(), "/one");
+    second.join().unwrap();
+    stop_tx.send(()).unwrap();
+    first.join().unwrap();
+}

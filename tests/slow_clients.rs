@@ -443,3 +443,131 @@ fn served_during(answered: &[Instant], start: Instant, attack_over: Instant) -> 
     );
     during
 }
+
+// ---------------------------------------------------------------------------------------------
+// Clients that do not read their responses
+// ---------------------------------------------------------------------------------------------
+
+/// Size of each response to `/big`: small enough to be rendered whole (64 KiB or less).
+const BIG: usize = 60 * 1024;
+/// Requests a non-reading client pipelines: far more bytes than the socket buffers hold.
+const UNREAD: usize = 16;
+
+/// A client with a tiny receive window that pipelines `UNREAD` requests for `/big` and never
+/// reads: the server's writes to it stall almost at once.
+fn non_reader(addr: SocketAddr) -> TcpStream {
+    non_reader_of(addr, &"GET /big HTTP/1.1\r\nHost: t\r\n\r\n".repeat(UNREAD))
+}
+
+/// A client with a tiny receive window that sends `requests` and never reads.
+fn non_reader_of(addr: SocketAddr, requests: &str) -> TcpStream {
+    use rustix::net::{sockopt, AddressFamily, SocketType};
+    let fd = rustix::net::socket(AddressFamily::INET, SocketType::STREAM, None).expect("socket");
+    sockopt::set_socket_recv_buffer_size(&fd, 4096).expect("SO_RCVBUF");
+    rustix::net::connect(&fd, &addr).expect("connect non-reader");
+    let mut stream = TcpStream::from(fd);
+    stream
+        .write_all(requests.as_bytes())
+        .expect("send requests");
+    stream
+}
+
+/// One handler thread; `/big` answers `BIG` bytes and counts, anything else echoes.
+fn one_handler(builder: ServerBuilder, bigs: Arc<AtomicUsize>) -> support::TestServer {
+    let server = Arc::new(builder.http("127.0.0.1:0").expect("bind"));
+    support::serve_on(server, 1, move |rq| {
+        if rq.url() == "/big" {
+            bigs.fetch_add(1, Ordering::SeqCst);
+            let _ = rq.respond(Response::from_data(vec![b'x'; BIG]));
+        } else {
+            answer(rq);
+        }
+    })
+}
+
+#[test]
+fn a_client_that_never_reads_its_responses_is_disconnected() {
+    // Whether its responses still wait in the server (write deadline) or sit in the kernel's
+    // buffers (the connection then looks idle), the connection is let go in bounded time.
+    let bigs = Arc::new(AtomicUsize::new(0));
+    let builder = ServerBuilder::new()
+        .write_timeout(Duration::from_secs(1))
+        .idle_timeout(Duration::from_secs(1));
+    let server = one_handler(builder, bigs.clone());
+    let mut stalled = non_reader(server.addr());
+    assert!(
+        wait_until(WAIT, || bigs.load(Ordering::SeqCst) >= 1),
+        "the non-reader's requests never reached the handler"
+    );
+    // Once the deadline passes with bytes still unsent, the server lets go of the connection.
+    assert!(
+        wait_until(Duration::from_secs(15), || server.server.num_connections()
+            == 0),
+        "a client that never reads is still connected ({} open)",
+        server.server.num_connections()
+    );
+    // When it finally reads, it finds the end of the stream (after whatever had reached its
+    // side), not a connection still waiting for it.
+    stalled
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut got = Vec::new();
+    if let Err(e) = stalled.read_to_end(&mut got) {
+        assert!(
+            !support::is_timeout(&e),
+            "still open after {} bytes",
+            got.len()
+        );
+    }
+    // The server is fine: a normal client is served.
+    let mut c = server.client();
+    c.send("GET /after HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(
+        c.read_response().expect("served after").body_str(),
+        "GET /after"
+    );
+}
+
+#[test]
+fn a_streamed_response_to_a_client_that_stopped_reading_frees_its_handler_at_the_deadline() {
+    // 64 MiB streamed from a reader: far more than the socket buffers. With one handler
+    // thread, the server is stuck until the write deadline gives up on the client.
+    const HUGE: usize = 64 << 20;
+    let (tx, outcome) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let builder = ServerBuilder::new().write_timeout(Duration::from_secs(1));
+    let server = Arc::new(builder.http("127.0.0.1:0").expect("bind"));
+    let server = support::serve_on(server, 1, move |rq| {
+        if rq.url() == "/huge" {
+            let body = std::io::repeat(b'x').take(HUGE as u64);
+            let response = Response::new(200.into(), Vec::new(), body, Some(HUGE), None);
+            let started = Instant::now();
+            let result = rq.respond(response);
+            let _ = tx.lock().unwrap().send((result, started.elapsed()));
+        } else {
+            answer(rq);
+        }
+    });
+    let _stalled = non_reader_of(server.addr(), "GET /huge HTTP/1.1\r\nHost: t\r\n\r\n");
+    let (result, took) = outcome
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the handler is still writing to a client that stopped reading");
+    let err = result.expect_err("a response nobody reads cannot complete");
+    assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+    assert!(
+        took < Duration::from_secs(15),
+        "gave up only after {took:?}"
+    );
+    // The one handler thread serves others again, and the stalled connection is gone.
+    let mut c = server.client();
+    c.send("GET /after HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(
+        c.read_response().expect("served after").body_str(),
+        "GET /after"
+    );
+    assert!(
+        wait_until(WAIT, || server.server.num_connections() <= 1),
+        "{} connections open",
+        server.server.num_connections()
+    );
+}

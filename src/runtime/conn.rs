@@ -22,7 +22,7 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -44,6 +44,11 @@ pub(crate) struct Conn {
     turn: Condvar,
     /// How many requests the event loop has handed out on this connection.
     parsed: AtomicU64,
+    /// Requests of this connection that `recv()` gave to handlers and that are not answered
+    /// (or dropped) yet, and the receiving thread that took the last of them: while one is
+    /// out, the connection's next requests go to that thread only (see `may_hand_to`).
+    handed_out: AtomicU32,
+    holder: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -138,7 +143,36 @@ impl Conn {
             writes: Mutex::new(WriteState::default()),
             turn: Condvar::new(),
             parsed: AtomicU64::new(0),
+            handed_out: AtomicU32::new(0),
+            holder: AtomicU64::new(0),
         }
+    }
+
+    /// May the receiving thread `receiver` take this connection's next request? Yes when no
+    /// request of it is out in a handler, or when `receiver` took the one that is (a thread
+    /// may collect several requests before answering them). So one client's pipelined
+    /// requests occupy one handler at a time, however many it sends: they cannot pin every
+    /// thread waiting for their turns, nor go ahead of other clients' requests.
+    /// (Called under the hub's lock, like `hand_out`.)
+    pub(crate) fn may_hand_to(&self, receiver: u64) -> bool {
+        self.handed_out.load(Ordering::SeqCst) == 0
+            || self.holder.load(Ordering::Relaxed) == receiver
+    }
+
+    /// A request of this connection goes to a handler on thread `receiver`.
+    pub(crate) fn hand_out(&self, receiver: u64) {
+        self.handed_out.fetch_add(1, Ordering::SeqCst);
+        self.holder.store(receiver, Ordering::Relaxed);
+    }
+
+    /// A handler is done with a request of this connection (answered or dropped).
+    pub(crate) fn handler_done(&self) {
+        self.handed_out.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// True while a handler holds a request of this connection.
+    pub(crate) fn in_handler(&self) -> bool {
+        self.handed_out.load(Ordering::SeqCst) > 0
     }
 
     fn state(&self) -> MutexGuard<'_, WriteState> {

@@ -21,8 +21,13 @@
 //!   lock; the driver mutex is then uncontended).
 //! - A follower sleeps only while a leader exists; a leader that stops leading while
 //!   followers sleep wakes one, so readiness is never left unwatched while a thread waits.
-//! - Items leave in the order they entered; `unblock()` is an item, so it releases exactly one
-//!   receiver, after the requests queued before it.
+//! - Items leave in the order they entered, except that a request whose connection already
+//!   has a request out in a handler waits (only the thread holding that one may take it):
+//!   one client's pipelined requests occupy one handler at a time and never go ahead of
+//!   other clients' requests. `unblock()` is an item that releases exactly one receiver.
+//! - A request left waiting that way becomes takeable when its connection's handler finishes;
+//!   that thread normally comes back to `recv` and takes it, and the background thread wakes
+//!   a receiver when none came back for a moment.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -127,6 +132,42 @@ impl HandlerClock {
 
 /// Longest poll of the background thread while it leads (it yields sooner when asked).
 const BACKGROUND_TURN: Duration = Duration::from_millis(50);
+/// Most queued items a receiver looks through for one it may take (bounds the time the hub's
+/// lock is held when many requests wait for busy connections).
+const SCAN_LIMIT: usize = 1024;
+
+thread_local! {
+    /// This thread's tag as a receiver (see `Conn::may_hand_to`), 0 until first needed.
+    static RECEIVER_TAG: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// A number that identifies the calling thread among receivers (never 0).
+fn receiver_tag() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    RECEIVER_TAG.with(|tag| {
+        if tag.get() == 0 {
+            tag.set(NEXT.fetch_add(1, Relaxed));
+        }
+        tag.get()
+    })
+}
+
+/// Where the first item `receiver` may take is in the queue, if any.
+fn first_takeable(items: &VecDeque<Item>, receiver: u64) -> Option<usize> {
+    items.iter().take(SCAN_LIMIT).position(|item| match item {
+        Item::Unblock => true,
+        Item::Request(r) => r.connection().map_or(true, |c| c.may_hand_to(receiver)),
+    })
+}
+
+/// Is a queued request takeable by any receiver (no request of its connection in a handler)?
+fn has_unheld_request(items: &VecDeque<Item>) -> bool {
+    items.iter().take(SCAN_LIMIT).any(|item| match item {
+        Item::Request(r) => r.connection().map_or(true, |c| !c.in_handler()),
+        Item::Unblock => false,
+    })
+}
+
 /// How often the background thread checks whether workers still come to `recv`, at first.
 const WATCH_MIN: Duration = Duration::from_millis(1);
 /// ... and at most, after a long quiet period.
@@ -193,7 +234,17 @@ impl Hub {
             }
             return;
         }
-        let n = batch.len();
+        // Requests of one connection are handled one after another (see `first_takeable`):
+        // count the connections, which the parser leaves next to each other in a batch.
+        let mut n = 0;
+        let mut last: Option<*const Conn> = None;
+        for request in &batch {
+            let conn = request.connection().map(|c| c as *const Conn);
+            if conn.is_none() || conn != last {
+                n += 1;
+            }
+            last = conn;
+        }
         st.items.extend(batch.into_iter().map(Item::Request));
         // A leading worker handles one request itself; others go to sleeping followers.
         let extra = if keep_one { n - 1 } else { n };
@@ -207,11 +258,12 @@ impl Hub {
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Received {
         self.recv_calls.fetch_add(1, Relaxed);
         let slow_handlers = HandlerClock::arrive();
+        let me = receiver_tag();
         let mut st = self.lock();
         if self.handle.has_corks() {
             // Responses this (or another) thread corked leave now, except those whose
             // connection's next request is the one about to be taken: they may join it.
-            let keep = match st.items.front() {
+            let keep = match first_takeable(&st.items, me).map(|at| &st.items[at]) {
                 Some(Item::Request(r)) => r.connection().map(|c| c as *const Conn),
                 _ => None,
             };
@@ -223,7 +275,8 @@ impl Hub {
         // not read keeps its bytes registered: flushing it again at once would spin).
         let mut flushed = false;
         loop {
-            if st.items.is_empty() && !flushed && self.handle.has_corks() {
+            let takeable = first_takeable(&st.items, me);
+            if takeable.is_none() && !flushed && self.handle.has_corks() {
                 // About to lead or sleep: nothing held back may wait for that.
                 flushed = true;
                 drop(st);
@@ -231,7 +284,7 @@ impl Hub {
                 st = self.lock();
                 continue;
             }
-            if let Some(item) = st.items.pop_front() {
+            if let Some(item) = takeable.and_then(|at| st.items.remove(at)) {
                 if st.leader == Leader::Nobody && st.sleepers > 0 && slow_handlers {
                     // This thread's handlers take a while: wake a follower to watch the
                     // sockets meanwhile. (Fast handlers come back sooner than a wake-up takes;
@@ -239,7 +292,8 @@ impl Hub {
                     self.ready.notify_one();
                 }
                 return match item {
-                    Item::Request(r) => {
+                    Item::Request(mut r) => {
+                        r.hand_out(me);
                         HandlerClock::leave();
                         Received::Request(r)
                     }
@@ -343,6 +397,15 @@ impl Hub {
                 drop(st);
                 self.handle.flush_corks(None);
                 st = self.lock();
+            }
+            if quiet && !st.closed && has_unheld_request(&st.items) {
+                // A request waited for its connection's handler, which finished without its
+                // thread coming back to recv(): wake a receiver to take it.
+                if st.sleepers > 0 {
+                    self.ready.notify_one();
+                } else if st.leader == Leader::Worker {
+                    self.handle.wake();
+                }
             }
             if !st.closed {
                 let wait = if st.leader != Leader::Nobody && st.sleepers == 0 {

@@ -198,8 +198,8 @@ impl AsFd for Stream {
     }
 }
 
-/// Writes all of `buf`, waiting for writability whenever the socket is full, up to the
-/// deadline `deadline()` gives (asked only then: the clock is not read on the fast path).
+/// Writes all of `buf`, waiting for writability whenever the socket is full, each wait up to
+/// the deadline `deadline()` gives (asked only then: the clock is not read on the fast path).
 pub(crate) fn write_all(
     stream: &Stream,
     mut buf: &[u8],
@@ -209,7 +209,11 @@ pub(crate) fn write_all(
     while !buf.is_empty() {
         match stream.write(buf) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => buf = &buf[n..],
+            Ok(n) => {
+                buf = &buf[n..];
+                // The deadline bounds each wait for progress, not the whole write.
+                until = None;
+            }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 let at = *until.get_or_insert_with(&deadline);
                 stream.wait(Readiness::Writable, at)?
