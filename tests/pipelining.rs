@@ -284,3 +284,103 @@ fn the_next_request_is_handed_out_when_its_predecessor_is_answered_from_another_
     stop_tx.send(()).unwrap();
     first.join().unwrap();
 }
+
+#[test]
+fn recv_timeout_returns_when_only_a_held_connections_requests_are_queued() {
+    // Thread 1 holds request 0 of a connection; request 1 of it is queued but is thread 1's
+    // to take. Another thread's `try_recv` / `recv_timeout` must come back empty on time.
+    let server = std::sync::Arc::new(Server::http("127.0.0.1:0").unwrap());
+    let mut c = Client::connect(server.server_addr().to_ip().unwrap());
+    c.send("GET /zero HTTP/1.1\r\nHost: t\r\n\r\nGET /one HTTP/1.1\r\nHost: t\r\n\r\n");
+    let zero = server.recv_timeout(WAIT).unwrap().expect("request 0");
+    let (tx, rx) = mpsc::channel();
+    let other = {
+        let server = server.clone();
+        thread::spawn(move || {
+            let tried = server.try_recv().unwrap().map(|r| r.url().to_string());
+            let waited = server
+                .recv_timeout(Duration::from_millis(200))
+                .unwrap()
+                .map(|r| r.url().to_string());
+            tx.send((tried, waited)).unwrap();
+        })
+    };
+    let (tried, waited) = rx
+        .recv_timeout(WAIT)
+        .expect("try_recv / recv_timeout did not return");
+    assert_eq!((tried, waited), (None, None));
+    other.join().unwrap();
+    // The holder takes request 1 itself.
+    let one = server.recv_timeout(WAIT).unwrap().expect("request 1");
+    assert_eq!(one.url(), "/one");
+    zero.respond(Response::from_string("/zero")).unwrap();
+    one.respond(Response::from_string("/one")).unwrap();
+    assert_eq!(c.read_response().unwrap().body_str(), "/zero");
+    assert_eq!(c.read_response().unwrap().body_str(), "/one");
+}
+
+#[test]
+fn a_thread_collecting_requests_gets_the_next_one_while_another_thread_leads() {
+    // Two threads wait in recv(). Whichever takes request 0 then waits in recv() for request 1
+    // of the same connection, which arrives later and is its to take (it holds request 0),
+    // while the other thread may be the one running the event loop: the holder must be woken
+    // for it, and the other thread must not get it.
+    // Plain recv() (no timeout) in both threads: a thread that gives up waiting would hand
+    // the event loop over and wake the other, hiding a missing wake-up.
+    let server = std::sync::Arc::new(Server::http("127.0.0.1:0").unwrap());
+    let (events_tx, events) = mpsc::channel::<String>();
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let (server, events) = (server.clone(), events_tx.clone());
+            thread::spawn(move || {
+                // Ends at `unblock()` (recv returns an error).
+                while let Ok(zero) = server.recv() {
+                    if zero.url() != "/zero" {
+                        events
+                            .send(format!("other thread got {}", zero.url()))
+                            .unwrap();
+                        continue;
+                    }
+                    events.send("took /zero".into()).unwrap();
+                    // Time for the other thread to take over the event loop, so that this
+                    // one waits as a follower (the test passes either way).
+                    thread::sleep(Duration::from_millis(50));
+                    let one = server.recv_timeout(WAIT).unwrap();
+                    let url = one.as_ref().map(|r| r.url().to_string());
+                    events.send(format!("holder got {url:?}")).unwrap();
+                    zero.respond(Response::from_string("/zero")).unwrap();
+                    if let Some(one) = one {
+                        one.respond(Response::from_string("/one")).unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut c = Client::connect(server.server_addr().to_ip().unwrap());
+    c.send("GET /zero HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(events.recv_timeout(WAIT).unwrap(), "took /zero");
+    // Let both threads be waiting again before request 1 arrives (the test passes either way;
+    // this makes it exercise the interesting order).
+    thread::sleep(Duration::from_millis(100));
+    c.send("GET /one HTTP/1.1\r\nHost: t\r\n\r\n");
+    // Within half the holder's own wait: only a wake-up, not its timeout, gets it there.
+    assert_eq!(
+        events
+            .recv_timeout(WAIT / 2)
+            .expect("the holder was not woken for request 1"),
+        "holder got Some(\"/one\")"
+    );
+    assert_eq!(c.read_response().unwrap().body_str(), "/zero");
+    assert_eq!(c.read_response().unwrap().body_str(), "/one");
+    for _ in 0..2 {
+        server.unblock();
+    }
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert!(
+        events.try_recv().is_err(),
+        "unexpected: {:?}",
+        events.try_recv()
+    );
+}

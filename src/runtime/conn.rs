@@ -175,6 +175,12 @@ impl Conn {
         self.handed_out.load(Ordering::SeqCst) > 0
     }
 
+    /// True while a request of this connection is in the handler of a receiver other than
+    /// `receiver` (`None`: any receiver).
+    pub(crate) fn held_by_other_than(&self, receiver: Option<u64>) -> bool {
+        self.in_handler() && receiver != Some(self.holder.load(Ordering::Relaxed))
+    }
+
     fn state(&self) -> MutexGuard<'_, WriteState> {
         // A panic while holding this lock cannot leave the state inconsistent (every update is
         // a plain assignment), so a poisoned lock is used as is.

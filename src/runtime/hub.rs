@@ -152,20 +152,28 @@ fn receiver_tag() -> u64 {
     })
 }
 
-/// Where the first item `receiver` may take is in the queue, if any.
+/// Where the first item `receiver` may take is in the queue, if any. Past `SCAN_LIMIT`
+/// items that all wait for busy connections (an overload), the first item is taken anyway:
+/// the ordering of responses does not depend on this rule, only fairness does.
 fn first_takeable(items: &VecDeque<Item>, receiver: u64) -> Option<usize> {
-    items.iter().take(SCAN_LIMIT).position(|item| match item {
+    let found = items.iter().take(SCAN_LIMIT).position(|item| match item {
         Item::Unblock => true,
         Item::Request(r) => r.connection().map_or(true, |c| c.may_hand_to(receiver)),
-    })
+    });
+    match found {
+        None if items.len() > SCAN_LIMIT => Some(0),
+        found => found,
+    }
 }
 
-/// Is a queued request takeable by any receiver (no request of its connection in a handler)?
-fn has_unheld_request(items: &VecDeque<Item>) -> bool {
-    items.iter().take(SCAN_LIMIT).any(|item| match item {
-        Item::Request(r) => r.connection().map_or(true, |c| !c.in_handler()),
-        Item::Unblock => false,
-    })
+/// Is a queued item takeable by any receiver (an `unblock()`, or a request with no request
+/// of its connection in a handler)?
+fn has_unheld_item(items: &VecDeque<Item>) -> bool {
+    items.len() > SCAN_LIMIT
+        || items.iter().any(|item| match item {
+            Item::Request(r) => r.connection().map_or(true, |c| !c.in_handler()),
+            Item::Unblock => true,
+        })
 }
 
 /// How often the background thread checks whether workers still come to `recv`, at first.
@@ -219,8 +227,11 @@ impl Hub {
         batch
     }
 
-    /// Queues a batch (or, once closed, discards it), waking up to `wake` followers.
-    fn enqueue(&self, st: &mut State, batch: Vec<Request>, keep_one: bool) {
+    /// Queues a batch (or, once closed, discards it) and wakes followers to take it. `leader`
+    /// is the receiver that ran the pass and takes one request itself (`None`: the
+    /// background thread).
+    fn enqueue(&self, st: &mut State, batch: Vec<Request>, leader: Option<u64>) {
+        let keep_one = leader.is_some();
         if batch.is_empty() {
             return;
         }
@@ -238,18 +249,30 @@ impl Hub {
         // count the connections, which the parser leaves next to each other in a batch.
         let mut n = 0;
         let mut last: Option<*const Conn> = None;
+        // A request only the thread holding its connection's previous one may take: that
+        // thread may be asleep here (it collects requests), and must be woken for it.
+        let mut held_elsewhere = false;
         for request in &batch {
-            let conn = request.connection().map(|c| c as *const Conn);
-            if conn.is_none() || conn != last {
+            let conn = request.connection();
+            let ptr = conn.map(|c| c as *const Conn);
+            if ptr.is_none() || ptr != last {
                 n += 1;
             }
-            last = conn;
+            last = ptr;
+            held_elsewhere |= conn.is_some_and(|c| c.held_by_other_than(leader));
         }
         st.items.extend(batch.into_iter().map(Item::Request));
         // A leading worker handles one request itself; others go to sleeping followers.
         let extra = if keep_one { n - 1 } else { n };
-        for _ in 0..extra.min(st.sleepers) {
-            self.ready.notify_one();
+        if held_elsewhere && st.sleepers > 0 {
+            // Cannot wake that one thread alone: wake them all (rare: a pipelined request
+            // arriving while its predecessor is in another thread's handler, with threads
+            // asleep).
+            self.ready.notify_all();
+        } else {
+            for _ in 0..extra.min(st.sleepers) {
+                self.ready.notify_one();
+            }
         }
     }
 
@@ -314,8 +337,8 @@ impl Hub {
                 flushed = false;
                 st = self.lock();
                 st.leader = Leader::Nobody;
-                self.enqueue(&mut st, batch, true);
-                if left == Some(Duration::ZERO) && st.items.is_empty() {
+                self.enqueue(&mut st, batch, Some(me));
+                if left == Some(Duration::ZERO) && first_takeable(&st.items, me).is_none() {
                     self.hand_over(&st);
                     return Received::Empty;
                 }
@@ -357,8 +380,11 @@ impl Hub {
         st.items.push_back(Item::Unblock);
         if st.sleepers > 0 {
             self.ready.notify_one();
-        } else if st.leader == Leader::Worker {
-            // The only receiver may be the leader, asleep in the poller.
+        }
+        if st.leader == Leader::Worker {
+            // A receiver may be the leader, asleep in the poller (also when followers sleep:
+            // two unblocks in a row may count the same sleeper, and a woken follower may take
+            // a request it holds instead).
             self.handle.wake();
         }
     }
@@ -398,9 +424,10 @@ impl Hub {
                 self.handle.flush_corks(None);
                 st = self.lock();
             }
-            if quiet && !st.closed && has_unheld_request(&st.items) {
+            if quiet && !st.closed && has_unheld_item(&st.items) {
                 // A request waited for its connection's handler, which finished without its
-                // thread coming back to recv(): wake a receiver to take it.
+                // thread coming back to recv() (or an unblock found no receiver awake): wake
+                // a receiver to take it.
                 if st.sleepers > 0 {
                     self.ready.notify_one();
                 } else if st.leader == Leader::Worker {
@@ -459,7 +486,7 @@ impl Hub {
                 self.handle.flush_corks(None);
                 let batch = self.drive(Some(BACKGROUND_TURN));
                 st = self.lock();
-                self.enqueue(&mut st, batch, false);
+                self.enqueue(&mut st, batch, None);
                 if self.finished.load(Relaxed) {
                     st.leader = Leader::Nobody;
                     return;
