@@ -87,6 +87,10 @@ pub(crate) struct Hub {
     recv_calls: AtomicU64,
     /// The event loop has finished (server dropped, every connection closed).
     finished: AtomicBool,
+    /// The process may run on one CPU only (affinity or quota): a second thread cannot
+    /// handle requests at the same time, so queued requests wake no follower for
+    /// parallelism (followers still take over from slow handlers).
+    single_core: bool,
 }
 
 /// A receiver whose recent handlers took longer than this wakes a follower to lead while it
@@ -197,6 +201,7 @@ impl Hub {
             handle,
             recv_calls: AtomicU64::new(0),
             finished: AtomicBool::new(false),
+            single_core: std::thread::available_parallelism().is_ok_and(|n| n.get() == 1),
         }
     }
 
@@ -263,7 +268,15 @@ impl Hub {
         }
         st.items.extend(batch.into_iter().map(Item::Request));
         // A leading worker handles one request itself; others go to sleeping followers.
-        let extra = if keep_one { n - 1 } else { n };
+        // On one CPU, a woken follower would only take turns with the leader on that CPU
+        // (context switches, and requests left half-handled while the other runs): the leader
+        // handles its batch alone, and the background thread wakes one follower for its.
+        let extra = match (keep_one, self.single_core) {
+            (true, false) => n - 1,
+            (true, true) => 0,
+            (false, false) => n,
+            (false, true) => n.min(1),
+        };
         if held_elsewhere && st.sleepers > 0 {
             // Cannot wake that one thread alone: wake them all (rare: a pipelined request
             // arriving while its predecessor is in another thread's handler, with threads
