@@ -776,7 +776,7 @@ fn print_table(config: &Config, results: &[(Scenario, BTreeMap<String, Vec<Run>>
         .filter(|(a, b)| has(a) && has(b))
         .collect();
     for (a, b) in &pairs {
-        print!("{:>col$}", format!("{a}/{}", &b[..b.len().min(5)]));
+        print!(" {:>col$}", format!("{a}/{}", &b[..b.len().min(5)]));
     }
     println!("  better");
     for (scenario, runs) in results {
@@ -824,7 +824,7 @@ fn print_table(config: &Config, results: &[(Scenario, BTreeMap<String, Vec<Run>>
                     .unwrap_or(f64::NAN)
             };
             for (a, b) in &pairs {
-                print!("{:>col$}", ratio(get(a), get(b)));
+                print!(" {:>col$}", ratio(get(a), get(b)));
             }
             let better = match better {
                 Better::Higher => "higher",
