@@ -248,13 +248,15 @@ impl Request {
     /// (status line and headers included), and the connection closes when the writer drops.
     pub fn into_writer(mut self) -> Box<dyn Write + Send + 'static> {
         let _ = self.body.finish();
-        let Some(reply) = self.reply.take() else {
+        let Some(mut reply) = self.reply.take() else {
             return Box::new(io::sink());
         };
         match &reply.conn {
             Some(conn) if conn.wait_turn(reply.seq) == Turn::Go => Box::new(RawWriter {
                 conn: conn.clone(),
                 seq: reply.seq,
+                // The handler is done with the request when the writer is dropped.
+                handed: std::mem::take(&mut reply.handed),
             }),
             _ => Box::new(io::sink()),
         }
@@ -552,6 +554,8 @@ fn read_some(
 struct RawWriter {
     conn: Arc<Conn>,
     seq: u64,
+    /// Counted in the connection's requests out in handlers until dropped.
+    handed: bool,
 }
 
 impl Write for RawWriter {
@@ -568,6 +572,9 @@ impl Drop for RawWriter {
     fn drop(&mut self) {
         let _ = self.flush();
         self.conn.end_turn(self.seq, false);
+        if self.handed {
+            self.conn.handler_done();
+        }
     }
 }
 

@@ -202,6 +202,12 @@ impl Server {
 
     /// Blocks until the next request arrives. Returns `Err` (`ErrorKind::Interrupted`) when
     /// [`unblock`](Server::unblock) releases this call.
+    ///
+    /// Requests come in arrival order, with one exception: while a request of a connection is
+    /// in a handler, that connection's next (pipelined) request goes only to the thread that
+    /// received the earlier one, or to anyone once it is answered or dropped. A thread may
+    /// therefore collect several requests of one connection before answering them, but one
+    /// client never occupies several handler threads, nor delays other clients' requests.
     pub fn recv(&self) -> io::Result<Request> {
         match self.hub.recv(None) {
             Received::Request(r) => Ok(r),
