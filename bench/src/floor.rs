@@ -5,6 +5,9 @@
 //! No parsing, no routing, no bodies, no `Date` refresh: it is not an HTTP server, it is the
 //! lower bound on server CPU per keep-alive request that any real server is compared with
 //! (issue 5 names "a minimal canned-response mio loop"). Only `--servers ...,floor` runs it.
+//!
+//! `floorb` (batched) holds the writes until every event of a poll has been read, then writes
+//! them back to back: fewer wake-ups of the client, at the price of latency.
 
 use std::collections::HashMap;
 use std::io::{self, ErrorKind, Read, Write};
@@ -26,7 +29,7 @@ struct Conn {
     unsent: Vec<u8>,
 }
 
-pub fn serve(port: u16) -> io::Result<()> {
+pub fn serve(port: u16, batched: bool) -> io::Result<()> {
     let mut poll = Poll::new()?;
     let mut listener = TcpListener::bind(([127, 0, 0, 1], port).into())?;
     super::servers::announce(listener.local_addr()?.port());
@@ -37,6 +40,7 @@ pub fn serve(port: u16) -> io::Result<()> {
     let mut events = Events::with_capacity(1024);
     let mut buf = vec![0u8; 16 * 1024];
     let mut out: Vec<u8> = Vec::with_capacity(64 * 1024);
+    let mut due: Vec<usize> = Vec::new();
     loop {
         if let Err(e) = poll.poll(&mut events, None) {
             if e.kind() == ErrorKind::Interrupted {
@@ -68,7 +72,18 @@ pub fn serve(port: u16) -> io::Result<()> {
             let Some(conn) = conns.get_mut(&key) else {
                 continue;
             };
-            if !drive(conn, &mut buf, &mut out) {
+            if !drive(conn, &mut buf, &mut out, batched) {
+                if let Some(mut conn) = conns.remove(&key) {
+                    let _ = poll.registry().deregister(&mut conn.stream);
+                }
+            } else if batched && !conn.unsent.is_empty() {
+                due.push(key);
+            }
+        }
+        // Batched: every response of this poll's batch leaves back to back, after all reads.
+        for key in due.drain(..) {
+            let ok = conns.get_mut(&key).is_none_or(flush);
+            if !ok {
                 if let Some(mut conn) = conns.remove(&key) {
                     let _ = poll.registry().deregister(&mut conn.stream);
                 }
@@ -78,7 +93,7 @@ pub fn serve(port: u16) -> io::Result<()> {
 }
 
 /// Reads what is there, answers every complete head, writes; false when the connection ends.
-fn drive(conn: &mut Conn, buf: &mut [u8], out: &mut Vec<u8>) -> bool {
+fn drive(conn: &mut Conn, buf: &mut [u8], out: &mut Vec<u8>, batched: bool) -> bool {
     if !flush(conn) {
         return false;
     }
@@ -99,7 +114,7 @@ fn drive(conn: &mut Conn, buf: &mut [u8], out: &mut Vec<u8>) -> bool {
         }
         conn.partial.drain(..start);
         if !out.is_empty() {
-            if conn.unsent.is_empty() {
+            if conn.unsent.is_empty() && !batched {
                 match conn.stream.write(out) {
                     Ok(written) => conn.unsent.extend_from_slice(&out[written..]),
                     Err(e) if e.kind() == ErrorKind::WouldBlock => {

@@ -38,6 +38,7 @@ options
   --warmup S           warm-up seconds before S1-S3 runs (default 0.5)
   --servers a,b,c      subset of ours,upstream,hyper (default all three), or floor: a
                        canned-response mio loop, the kernel-only lower bound for S1/S2
+                       (floorb: the same with each poll's writes in one burst)
   --noise PCT          flag a run NOISY when other processes used more than PCT% of a
                        core during it (default 15)
   --idle-conns N       S4 connections (default 10000)
@@ -52,7 +53,7 @@ options
   --verbose            show the servers' and generator's stderr
 
 internal roles (started by the harness)
-  serve <ours|upstream|hyper|floor> [workers=N] [port=P]
+  serve <ours|upstream|hyper|floor|floorb> [workers=N] [port=P]
   gen <load|close|idle|transfer|slow> key=value...
 ";
 

@@ -16,7 +16,7 @@ pub const TINY_WORKERS: usize = 2;
 pub const ALL: [&str; 3] = ["ours", "upstream", "hyper"];
 
 /// Every server `--servers` accepts: the three above plus `floor` (see `floor.rs`).
-pub const KNOWN: [&str; 4] = ["ours", "upstream", "hyper", "floor"];
+pub const KNOWN: [&str; 5] = ["ours", "upstream", "hyper", "floor", "floorb"];
 
 /// The application against this repository's crate.
 pub mod ours {
@@ -77,7 +77,8 @@ pub fn serve(name: &str, port: u16, workers: usize) -> io::Result<()> {
         "ours" => ours::serve(port, workers),
         "upstream" => upstream::serve(port, workers),
         "hyper" => hyper_server::serve(port),
-        "floor" => crate::floor::serve(port),
+        "floor" => crate::floor::serve(port, false),
+        "floorb" => crate::floor::serve(port, true),
         other => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("unknown server {other:?}; expected one of {KNOWN:?}"),
