@@ -46,6 +46,31 @@ const STREAM_BUF: usize = 64 * 1024;
 /// Default for [`Response::chunked_threshold`].
 const DEFAULT_CHUNKED_THRESHOLD: usize = 32 * 1024;
 
+/// Largest buffer kept for reuse by [`recycle`]: a rendered response (head and body).
+const SPARE_LIMIT: usize = RENDER_LIMIT as usize + 8 * 1024;
+
+thread_local! {
+    /// One rendered-response buffer per thread, kept after its bytes were written, so that
+    /// the next response on this thread is rendered without an allocation.
+    static SPARE: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// An empty buffer with room for `capacity` bytes, reusing this thread's spare one.
+fn spare_buffer(capacity: usize) -> Vec<u8> {
+    let mut buf = SPARE.with(|spare| spare.take());
+    buf.clear();
+    buf.reserve(capacity);
+    buf
+}
+
+/// Keeps `buf` (once written) for the next response rendered on this thread; large buffers
+/// are freed, so a thread holds at most about 72 KiB this way.
+pub(crate) fn recycle(buf: Vec<u8>) {
+    if buf.capacity() <= SPARE_LIMIT {
+        SPARE.with(|spare| spare.set(buf));
+    }
+}
+
 /// A response to send: a status code, headers, and a body read from `R`.
 ///
 /// The library owns the message framing: it adds `Content-Length` or
@@ -395,7 +420,7 @@ where
             ResponseFraming::Length(n) if n <= body_room => usize::try_from(n).unwrap_or(0),
             _ => 0,
         };
-        let mut buf = Vec::with_capacity(head_estimate.saturating_add(small_body));
+        let mut buf = spare_buffer(head_estimate.saturating_add(small_body));
         encode_head(&head, &mut buf)?;
         Ok((buf, framing, keep_alive))
     }

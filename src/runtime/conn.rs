@@ -265,10 +265,21 @@ impl Conn {
                 Submitted::Parked
             });
         }
-        st.pending.insert(seq, (bytes, keep_alive));
         st.corked = false;
         st.corked_bytes = 0;
         st.writing = true;
+        if st.pending.is_empty() && st.unsent.is_empty() && st.interim.is_empty() {
+            // Nothing else is due: write it now, without parking it first.
+            drop(st);
+            let result = self.write_bytes(&bytes);
+            crate::response::recycle(bytes);
+            let mut st = self.state();
+            st.next = seq + 1;
+            st.closed |= !(result.is_ok() && keep_alive);
+            let more = self.write_parked(st);
+            return result.and(more).map(|()| Submitted::Written);
+        }
+        st.pending.insert(seq, (bytes, keep_alive));
         self.write_parked(st).map(|()| Submitted::Written)
     }
 
@@ -359,6 +370,7 @@ impl Conn {
             }
             drop(st);
             result = self.write_bytes(&out);
+            crate::response::recycle(out);
             let ok = result.is_ok();
             st = self.state();
             st.next = next;
