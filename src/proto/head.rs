@@ -348,8 +348,23 @@ fn parse_content_length(v: &[u8]) -> Option<u64> {
 /// `Host = uri-host [ ":" port ]` (RFC 9110 §7.2): checks the character set of RFC 3986
 /// `reg-name` / `IP-literal` / `port`. An empty value is allowed (RFC 9112 §3.2).
 fn is_valid_host(v: &[u8]) -> bool {
-    v.iter()
-        .all(|&b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=%:[]".contains(&b))
+    const HOST_BYTE: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut i = 0;
+        while i < 256 {
+            let b = i as u8;
+            table[i] = b.is_ascii_alphanumeric();
+            i += 1;
+        }
+        let others = b"-._~!$&'()*+,;=%:[]";
+        let mut j = 0;
+        while j < others.len() {
+            table[others[j] as usize] = true;
+            j += 1;
+        }
+        table
+    };
+    v.iter().all(|&b| HOST_BYTE[usize::from(b)])
 }
 
 /// What the field lines say about framing, gathered in one pass.
@@ -552,6 +567,20 @@ fn decide_body(f: &Framing, http11: bool) -> Result<BodyKind, ProtoError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_bytes_are_reg_name_ip_literal_and_port_characters() {
+        let allowed = b"-._~!$&'()*+,;=%:[]";
+        for b in 0..=255u8 {
+            let expected = b.is_ascii_alphanumeric() || allowed.contains(&b);
+            assert_eq!(is_valid_host(&[b'a', b, b'z']), expected, "byte {b:#04x}");
+        }
+        assert!(is_valid_host(b"127.0.0.1:8080"));
+        assert!(is_valid_host(b"[::1]:80"));
+        assert!(is_valid_host(b""));
+        assert!(!is_valid_host(b"exa mple.com"));
+        assert!(!is_valid_host(b"a/b"));
+    }
     use proptest::prelude::*;
 
     /// What a parse returned, in comparable form.

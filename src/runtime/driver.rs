@@ -550,8 +550,9 @@ impl Driver {
                 Ok(n) => {
                     // A head can only complete (or break a limit) at a line end or past the
                     // request-line limit: skip re-parsing a head trickled in byte by byte.
-                    unparsed =
-                        spare[..n].contains(&b'\n') || entry.buf.filled().len() + n > max_line;
+                    // (Searched from the end: a head usually ends the read, CRLF CRLF.)
+                    unparsed = spare[..n].iter().rev().any(|&b| b == b'\n')
+                        || entry.buf.filled().len() + n > max_line;
                     // A short read emptied the socket's receive queue: edge-triggered epoll
                     // reports any later arrival as a new event, so the read that would only
                     // return `WouldBlock` is skipped (TLS may hold records back: not there).
