@@ -8,7 +8,8 @@
 //!   connection to a real `Server`, answered by one handler thread;
 //! - chunked request bodies: a chunked upload read through `Request::as_reader`.
 //!
-//! - with `--features fuzzing`: the chunked decoder directly, through the hidden wrapper.
+//! - with `--features fuzzing`: the head parser and the chunked decoder directly, through
+//!   the hidden wrappers.
 //!
 //! The end-to-end groups include the loopback round trip and the thread hand-off, so compare
 //! them with each other over time, not with the encoding figures.
@@ -266,8 +267,45 @@ fn decode(c: &mut Criterion) {
     group.finish();
 }
 
+/// The request-head parser on its own (parse, validate, build the `Request` fields), through
+/// the hidden `fuzzing` feature (`cargo bench --bench proto --features fuzzing`).
+#[cfg(feature = "fuzzing")]
+fn head(c: &mut Criterion) {
+    use tiny_http::fuzzing::parse_head_len;
+
+    let small: &[u8] = b"GET /plaintext HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n";
+    let browser: &[u8] = b"GET /static/app.js?v=3 HTTP/1.1\r\n\
+Host: www.example.com\r\n\
+User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:131.0) Gecko/20100101 Firefox/131.0\r\n\
+Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n\
+Accept-Language: en-US,en;q=0.5\r\n\
+Accept-Encoding: gzip, deflate, br, zstd\r\n\
+Referer: https://www.example.com/\r\n\
+Connection: keep-alive\r\n\
+Cookie: session=8f14e45fceea167a5a36dedd4bea2543; theme=dark; lang=en\r\n\
+Upgrade-Insecure-Requests: 1\r\n\
+Sec-Fetch-Dest: document\r\n\
+Sec-Fetch-Mode: navigate\r\n\
+Sec-Fetch-Site: same-origin\r\n\
+Sec-Fetch-User: ?1\r\n\
+Priority: u=0, i\r\n\
+If-None-Match: \"33a64df551425fcc55e4d42a148795d9f25f89d4\"\r\n\r\n";
+    let mut group = c.benchmark_group("head");
+    for (name, input) in [("small", small), ("browser_16_fields", browser)] {
+        assert_eq!(parse_head_len(input), Some(input.len()), "{name}");
+        group.throughput(Throughput::Bytes(input.len() as u64));
+        group.bench_function(name, |b| {
+            b.iter(|| parse_head_len(std::hint::black_box(input)))
+        });
+    }
+    group.finish();
+}
+
 #[cfg(not(feature = "fuzzing"))]
 fn decode(_: &mut Criterion) {}
 
-criterion_group!(benches, encode, decode, end_to_end);
+#[cfg(not(feature = "fuzzing"))]
+fn head(_: &mut Criterion) {}
+
+criterion_group!(benches, encode, head, decode, end_to_end);
 criterion_main!(benches);

@@ -32,6 +32,16 @@ pub fn parse_head(buf: &[u8], tight: bool) -> Result<Option<(String, usize)>, St
     }
 }
 
+/// Parses a request head with the default limits and returns only how many bytes it used
+/// (`None` while incomplete or on error): the parser's own cost, without the `Debug`
+/// rendering of [`parse_head`], for benchmarks.
+pub fn parse_head_len(buf: &[u8]) -> Option<usize> {
+    match head::parse_head(buf, &HeadLimits::default()) {
+        Ok(Some((_, used))) => Some(used),
+        _ => None,
+    }
+}
+
 /// The chunked transfer-coding decoder.
 #[derive(Debug, Clone)]
 pub struct ChunkedDecoder(decode::ChunkedDecoder);
