@@ -570,11 +570,11 @@ impl Write for RawWriter {
 
 impl Drop for RawWriter {
     fn drop(&mut self) {
-        let _ = self.flush();
-        self.conn.end_turn(self.seq, false);
         if self.handed {
             self.conn.handler_done();
         }
+        let _ = self.flush();
+        self.conn.end_turn(self.seq, false);
     }
 }
 

@@ -57,7 +57,8 @@ thread_local! {
 
 /// An empty buffer with room for `capacity` bytes, reusing this thread's spare one.
 fn spare_buffer(capacity: usize) -> Vec<u8> {
-    let mut buf = SPARE.with(|spare| spare.take());
+    // (`try_with`: during thread teardown there is no spare, and no panic.)
+    let mut buf = SPARE.try_with(|spare| spare.take()).unwrap_or_default();
     buf.clear();
     buf.reserve(capacity);
     buf
@@ -67,7 +68,7 @@ fn spare_buffer(capacity: usize) -> Vec<u8> {
 /// are freed, so a thread holds at most about 72 KiB this way.
 pub(crate) fn recycle(buf: Vec<u8>) {
     if buf.capacity() <= SPARE_LIMIT {
-        SPARE.with(|spare| spare.set(buf));
+        let _ = SPARE.try_with(|spare| spare.set(buf));
     }
 }
 

@@ -303,7 +303,6 @@ fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
-/// Bytes that may not appear in a field value (RFC 9110 §5.5), obs-text aside.
 /// Why a parsed field was refused (its name is a token: httparse checked it).
 fn field_error(value: &[u8]) -> &'static str {
     if !value.is_ascii() {
@@ -315,6 +314,7 @@ fn field_error(value: &[u8]) -> &'static str {
     }
 }
 
+/// Bytes that may not appear in a field value (RFC 9110 §5.5), obs-text aside.
 fn is_forbidden_value_byte(b: u8) -> bool {
     (b < 0x20 && b != b'\t') || b == 0x7f
 }

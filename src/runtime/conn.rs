@@ -418,7 +418,13 @@ impl Conn {
                 st.closed = true;
             } else if written < out.len() {
                 let now = Instant::now();
-                let since = since.unwrap_or(now);
+                // The deadline bounds the wait for progress (as for blocking writes): bytes
+                // taken now restart it.
+                let since = if written > 0 {
+                    now
+                } else {
+                    since.unwrap_or(now)
+                };
                 let stalled = self
                     .settings
                     .timeouts

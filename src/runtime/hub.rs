@@ -130,15 +130,21 @@ impl HandlerClock {
         })
     }
 
-    /// Called when `recv` hands out a request. Only one handler in `SAMPLE` is timed (two
-    /// clock reads per request were a measurable share of a fast handler's cost); the
-    /// average converges all the same.
+    /// Called when `recv` hands out a request. After a thread's first handlers, only one in
+    /// `SAMPLE` is timed (two clock reads per request were a measurable share of a fast
+    /// handler's cost); the average converges all the same.
     fn leave() {
         const SAMPLE: u32 = 8;
+        /// The first handlers of a thread are all timed, so that slow ones are known at once.
+        const FIRST: u32 = 16;
         HANDLER_SAMPLE.with(|n| {
-            let count = n.get().wrapping_add(1);
-            n.set(count);
-            if count % SAMPLE == 0 {
+            let count = n.get().saturating_add(1);
+            n.set(if count >= FIRST + SAMPLE {
+                FIRST
+            } else {
+                count
+            });
+            if count < FIRST || count % SAMPLE == 0 {
                 HANDLER_CLOCK.with(|c| c.set((Some(Instant::now()), c.get().1)));
             }
         });
@@ -147,10 +153,6 @@ impl HandlerClock {
 
 /// Longest poll of the background thread while it leads (it yields sooner when asked).
 const BACKGROUND_TURN: Duration = Duration::from_millis(50);
-/// Most queued items a receiver looks through for one it may take (bounds the time the hub's
-/// lock is held when many requests wait for busy connections).
-const SCAN_LIMIT: usize = 1024;
-
 thread_local! {
     /// This thread's tag as a receiver (see `Conn::may_hand_to`), 0 until first needed.
     static RECEIVER_TAG: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
@@ -167,28 +169,23 @@ fn receiver_tag() -> u64 {
     })
 }
 
-/// Where the first item `receiver` may take is in the queue, if any. Past `SCAN_LIMIT`
-/// items that all wait for busy connections (an overload), the first item is taken anyway:
-/// the ordering of responses does not depend on this rule, only fairness does.
+/// Where the first item `receiver` may take is in the queue, if any. (The scan stops at the
+/// front in the common case; it goes further only past requests of busy connections, which
+/// are at most `max_pipelined_requests` per connection.)
 fn first_takeable(items: &VecDeque<Item>, receiver: u64) -> Option<usize> {
-    let found = items.iter().take(SCAN_LIMIT).position(|item| match item {
+    items.iter().position(|item| match item {
         Item::Unblock => true,
         Item::Request(r) => r.connection().map_or(true, |c| c.may_hand_to(receiver)),
-    });
-    match found {
-        None if items.len() > SCAN_LIMIT => Some(0),
-        found => found,
-    }
+    })
 }
 
 /// Is a queued item takeable by any receiver (an `unblock()`, or a request with no request
 /// of its connection in a handler)?
 fn has_unheld_item(items: &VecDeque<Item>) -> bool {
-    items.len() > SCAN_LIMIT
-        || items.iter().any(|item| match item {
-            Item::Request(r) => r.connection().map_or(true, |c| !c.in_handler()),
-            Item::Unblock => true,
-        })
+    items.iter().any(|item| match item {
+        Item::Request(r) => r.connection().map_or(true, |c| !c.in_handler()),
+        Item::Unblock => true,
+    })
 }
 
 /// How often the background thread checks whether workers still come to `recv`, at first.
