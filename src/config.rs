@@ -54,6 +54,9 @@ pub(crate) struct Timeouts {
     pub(crate) min_body_rate: Option<(u64, Duration)>,
     /// Longest wait for the socket to accept more response bytes.
     pub(crate) write_stall: Option<Duration>,
+    /// Minimum average rate (bytes/s) at which a client that makes us wait must accept a
+    /// streamed response, once `grace` has passed (slow read).
+    pub(crate) min_write_rate: Option<(u64, Duration)>,
     /// How long a closing connection is drained so the client sees our last response.
     pub(crate) linger: Duration,
     /// From accepting a TLS connection to the end of its handshake.
@@ -68,6 +71,7 @@ impl Default for Timeouts {
             body_stall: Some(Duration::from_secs(60)),
             min_body_rate: Some((256, Duration::from_secs(10))),
             write_stall: Some(Duration::from_secs(60)),
+            min_write_rate: Some((256, Duration::from_secs(10))),
             linger: Duration::from_secs(2),
             handshake: Some(Duration::from_secs(10)),
         }
@@ -229,6 +233,28 @@ impl ServerBuilder {
     /// abandoned and the connection closed. Default is 60 s.
     pub fn write_timeout(mut self, timeout: Duration) -> Self {
         self.settings.timeouts.write_stall = enabled(timeout);
+        self
+    }
+
+    /// Minimum average rate, in bytes per second, at which a client must accept a streamed
+    /// response (files, readers, `into_writer`) once it has made the server wait and `grace`
+    /// has passed since: a slower client (slow-read attack) fails the response with
+    /// `TimedOut` and is disconnected, freeing the handler thread. `None` disables it.
+    /// Default is 256 bytes/s after a 10 s grace.
+    ///
+    /// The clock starts the first time the socket is full, so a client that keeps up is
+    /// never measured; only a client that is the bottleneck for more than `grace` is.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tiny_http::ServerBuilder;
+    ///
+    /// // Clients downloading slower than 1 KiB/s for more than 30 s are cut off.
+    /// let builder = ServerBuilder::new().min_write_rate(Some((1024, Duration::from_secs(30))));
+    /// # drop(builder);
+    /// ```
+    pub fn min_write_rate(mut self, rate: Option<(u64, Duration)>) -> Self {
+        self.settings.timeouts.min_write_rate = rate;
         self
     }
 

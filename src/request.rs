@@ -255,6 +255,7 @@ impl Request {
             Some(conn) if conn.wait_turn(reply.seq) == Turn::Go => Box::new(RawWriter {
                 conn: conn.clone(),
                 seq: reply.seq,
+                meter: WriteMeter::default(),
                 // The handler is done with the request when the writer is dropped.
                 handed: std::mem::take(&mut reply.handed),
             }),
@@ -301,12 +302,14 @@ impl Request {
             Ok(()) => Box::new(Upgraded {
                 conn,
                 buf: leftover,
+                meter: WriteMeter::stall_only(),
             }),
             Err(e) => {
                 log::debug!("upgrade failed: {e}");
                 Box::new(Upgraded {
                     conn,
                     buf: ReadBuf::default(),
+                    meter: WriteMeter::stall_only(),
                 })
             }
         }
@@ -392,8 +395,13 @@ impl Reply {
             return Ok(());
         }
         let _unwinding = self.unwinding(conn, true);
-        let mut writer = SocketWriter { conn, written: 0 };
-        let mut sendfile = |file: &std::fs::File, max: u64| send_file(conn, file, max);
+        let meter = WriteMeter::default();
+        let mut writer = SocketWriter {
+            conn,
+            written: 0,
+            meter: &meter,
+        };
+        let mut sendfile = |file: &std::fs::File, max: u64| send_file(conn, file, max, &meter);
         // sendfile(2) moves file pages to a plain socket without a copy through user space;
         // TLS must encrypt in user space.
         let zero_copy = (!conn.stream.is_tls()).then_some(&mut sendfile as &mut SendFile<'_>);
@@ -429,7 +437,12 @@ impl Reply {
             ));
         }
         let _unwinding = self.unwinding(conn, true);
-        let mut writer = SocketWriter { conn, written: 0 };
+        let meter = WriteMeter::default();
+        let mut writer = SocketWriter {
+            conn,
+            written: 0,
+            meter: &meter,
+        };
         let result = response
             .write_message(&ctx, &mut writer)
             .and_then(|w| writer.flush().map(|()| w));
@@ -483,15 +496,81 @@ fn ignore_disconnect(result: io::Result<()>) -> io::Result<()> {
     }
 }
 
+/// When a transfer measured from `started` with `bytes` moved so far falls below `rate`
+/// bytes/s: `bytes / rate` seconds after `started`, never before the `grace` period ends.
+fn rate_deadline(started: Instant, bytes: u64, (rate, grace): (u64, Duration)) -> Option<Instant> {
+    let rate = rate.max(1);
+    let earned = Duration::from_secs(bytes / rate)
+        + Duration::from_nanos((bytes % rate) * 1_000_000_000 / rate);
+    started.checked_add(earned.max(grace))
+}
+
+/// The earlier of two optional deadlines.
+fn earlier(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Enforces `min_write_rate` on one streamed response: from the first time the client makes
+/// the writer wait, the bytes it accepts must keep up with the rate once the grace period is
+/// over (a slow-read client cannot hold a handler thread for ever).
+#[derive(Debug, Default)]
+struct WriteMeter {
+    /// When the client first made us wait, and the bytes it has accepted since.
+    since: std::cell::Cell<Option<(Instant, u64)>>,
+    /// Only the stall deadline applies (upgraded protocols decide their own pace).
+    stall_only: bool,
+}
+
+impl WriteMeter {
+    /// A meter that applies the stall deadline only.
+    fn stall_only() -> WriteMeter {
+        WriteMeter {
+            since: std::cell::Cell::new(None),
+            stall_only: true,
+        }
+    }
+
+    /// `n` more bytes were accepted by the socket.
+    fn sent(&self, n: usize) {
+        if let Some((at, bytes)) = self.since.get() {
+            self.since.set(Some((at, bytes.saturating_add(n as u64))));
+        }
+    }
+
+    /// When the wait about to start must end: the stall deadline, or earlier if waiting
+    /// longer would take the average rate below the minimum.
+    fn deadline(&self, conn: &Conn) -> Option<Instant> {
+        let now = Instant::now();
+        let timeouts = &conn.settings.timeouts;
+        let (started, bytes) = match self.since.get() {
+            Some(since) => since,
+            None => {
+                self.since.set(Some((now, 0)));
+                (now, 0)
+            }
+        };
+        let stall = timeouts.write_stall.and_then(|d| now.checked_add(d));
+        let rate = timeouts
+            .min_write_rate
+            .filter(|_| !self.stall_only)
+            .and_then(|rate| rate_deadline(started, bytes, rate));
+        earlier(stall, rate)
+    }
+}
+
 /// Writes a response straight to the socket during its turn, waiting when the socket is full.
 struct SocketWriter<'a> {
     conn: &'a Conn,
     written: usize,
+    meter: &'a WriteMeter,
 }
 
 impl Write for SocketWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = write_some(self.conn, buf)?;
+        let n = write_some(self.conn, buf, self.meter)?;
         self.written += n;
         Ok(n)
     }
@@ -502,32 +581,51 @@ impl Write for SocketWriter<'_> {
 }
 
 /// Sends up to `max` bytes of `file` (from its offset) with `sendfile(2)`, waiting for
-/// writability up to the write deadline.
-fn send_file(conn: &Conn, file: &std::fs::File, max: u64) -> io::Result<u64> {
+/// writability up to the write deadline and the minimum rate.
+fn send_file(conn: &Conn, file: &std::fs::File, max: u64, meter: &WriteMeter) -> io::Result<u64> {
     let count = usize::try_from(max.min(1 << 30)).unwrap_or(1 << 30);
     loop {
         match rustix::fs::sendfile(&conn.stream, file, None, count) {
-            Ok(n) => return Ok(n as u64),
-            Err(rustix::io::Errno::AGAIN) => conn
-                .stream
-                .wait(Readiness::Writable, conn.write_deadline())?,
+            Ok(n) => {
+                meter.sent(n);
+                return Ok(n as u64);
+            }
+            Err(rustix::io::Errno::AGAIN) => wait_writable(conn, meter)?,
             Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(e.into()),
         }
     }
 }
 
-fn write_some(conn: &Conn, buf: &[u8]) -> io::Result<usize> {
+fn write_some(conn: &Conn, buf: &[u8], meter: &WriteMeter) -> io::Result<usize> {
     loop {
         match conn.stream.write(buf) {
-            Ok(n) => return Ok(n),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => conn
-                .stream
-                .wait(Readiness::Writable, conn.write_deadline())?,
+            Ok(n) => {
+                meter.sent(n);
+                return Ok(n);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => wait_writable(conn, meter)?,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
+}
+
+/// Waits until the socket takes more bytes, within the stall deadline and the minimum rate.
+fn wait_writable(conn: &Conn, meter: &WriteMeter) -> io::Result<()> {
+    let deadline = meter.deadline(conn);
+    conn.stream
+        .wait(Readiness::Writable, deadline)
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::TimedOut => {
+                conn.stream.reset_on_close();
+                io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the client stopped accepting the response, or accepts it too slowly",
+                )
+            }
+            _ => e,
+        })
 }
 
 /// Reads what the socket has, waiting for data up to `deadline`; with `wait == false` an
@@ -554,13 +652,14 @@ fn read_some(
 struct RawWriter {
     conn: Arc<Conn>,
     seq: u64,
+    meter: WriteMeter,
     /// Counted in the connection's requests out in handlers until dropped.
     handed: bool,
 }
 
 impl Write for RawWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        write_some(&self.conn, buf)
+        write_some(&self.conn, buf, &self.meter)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -582,6 +681,7 @@ impl Drop for RawWriter {
 struct Upgraded {
     conn: Arc<Conn>,
     buf: ReadBuf,
+    meter: WriteMeter,
 }
 
 impl Read for Upgraded {
@@ -600,7 +700,7 @@ impl Read for Upgraded {
 
 impl Write for Upgraded {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = write_some(&self.conn, buf)?;
+        let n = write_some(&self.conn, buf, &self.meter)?;
         // Over TLS, records the socket could not take yet would otherwise wait for the next
         // write; an upgraded protocol expects each write to reach the peer.
         self.conn.stream.flush(self.conn.write_deadline())?;
@@ -748,18 +848,10 @@ impl SocketBody {
         let timeouts = &self.conn.settings.timeouts;
         let stall = timeouts.body_stall.and_then(|d| now.checked_add(d));
         let started = *self.started.get_or_insert(now);
-        let rate = timeouts.min_body_rate.and_then(|(rate, grace)| {
-            let rate = rate.max(1);
-            // The rate holds until `received / rate` seconds after the start (never before
-            // the grace period ends).
-            let earned = Duration::from_secs(self.received / rate)
-                + Duration::from_nanos((self.received % rate) * 1_000_000_000 / rate);
-            started.checked_add(earned.max(grace))
-        });
-        match (stall, rate) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let rate = timeouts
+            .min_body_rate
+            .and_then(|rate| rate_deadline(started, self.received, rate));
+        earlier(stall, rate)
     }
 
     /// The body is complete: give the read side back so the next request is parsed now.

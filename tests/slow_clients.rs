@@ -571,3 +571,95 @@ fn a_streamed_response_to_a_client_that_stopped_reading_frees_its_handler_at_the
         server.server.num_connections()
     );
 }
+
+/// One handler thread streaming `/stream?bytes=N` (known length, from a reader) and reporting
+/// each `respond` outcome; anything else is echoed.
+fn streaming_server(
+    builder: ServerBuilder,
+) -> (
+    support::TestServer,
+    mpsc::Receiver<(std::io::Result<()>, Duration)>,
+) {
+    let (tx, outcome) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let server = Arc::new(builder.http("127.0.0.1:0").expect("bind"));
+    let server = support::serve_on(server, 1, move |rq| {
+        let Some(n) = rq.url().strip_prefix("/stream?bytes=") else {
+            return answer(rq);
+        };
+        let n: usize = n.parse().unwrap();
+        let body = std::io::repeat(b'x').take(n as u64);
+        let started = Instant::now();
+        let result = rq.respond(Response::new(200.into(), Vec::new(), body, Some(n), None));
+        let _ = tx.lock().unwrap().send((result, started.elapsed()));
+    });
+    (server, outcome)
+}
+
+#[test]
+fn a_client_reading_slower_than_the_minimum_rate_is_cut_off_and_frees_its_handler() {
+    // Minimum 64 KiB/s after 1 s; the client reads about 20 KiB/s, steadily (it makes
+    // progress well within the 30 s write timeout, so only the rate can stop it).
+    let builder = ServerBuilder::new()
+        .write_timeout(Duration::from_secs(30))
+        .min_write_rate(Some((64 * 1024, Duration::from_secs(1))));
+    let (server, outcome) = streaming_server(builder);
+    let mut slow = non_reader_of(
+        server.addr(),
+        "GET /stream?bytes=67108864 HTTP/1.1\r\nHost: t\r\n\r\n",
+    );
+    slow.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let reader = thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        let mut got = 0usize;
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(20) {
+            match slow.read(&mut buf) {
+                Ok(0) => return (got, true),
+                Ok(n) => got += n,
+                Err(e) if support::is_timeout(&e) => {}
+                Err(_) => return (got, true),
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+        (got, false)
+    });
+    let (result, took) = outcome
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the handler is still streaming to a client below the minimum rate");
+    let err = result.expect_err("a response read that slowly must not complete");
+    assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+    assert!(
+        took < Duration::from_secs(15),
+        "cut off only after {took:?}"
+    );
+    let (got, ended) = reader.join().unwrap();
+    assert!(ended, "the slow client's connection was not closed");
+    assert!(
+        got > 0 && got < 64 << 20,
+        "the slow client read {got} bytes"
+    );
+    // The handler serves others again.
+    let mut c = server.client();
+    c.send("GET /after HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(
+        c.read_response().expect("served after").body_str(),
+        "GET /after"
+    );
+}
+
+#[test]
+fn a_client_reading_at_full_speed_is_not_affected_by_the_minimum_rate() {
+    // The same demanding minimum; a client that keeps up gets the whole 64 MiB.
+    let builder = ServerBuilder::new()
+        .write_timeout(Duration::from_secs(30))
+        .min_write_rate(Some((64 * 1024, Duration::from_secs(1))));
+    let (server, outcome) = streaming_server(builder);
+    let mut c = server.client();
+    c.send("GET /stream?bytes=67108864 HTTP/1.1\r\nHost: t\r\n\r\n");
+    let r = c.read_response().expect("the whole response");
+    assert_eq!(r.body.len(), 64 << 20);
+    let (result, _) = outcome.recv_timeout(WAIT).expect("respond returned");
+    result.expect("a client that keeps up is served");
+}

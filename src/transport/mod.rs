@@ -12,7 +12,7 @@
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
 use std::os::fd::{AsFd, BorrowedFd};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 // One TLS implementation per build: rustls when its feature is on (also when both are),
 // otherwise openssl.
@@ -170,6 +170,20 @@ impl Stream {
         }
     }
 
+    /// Makes closing the socket abortive (`SO_LINGER` 0: a reset, with whatever is still
+    /// queued for the client discarded). For a client that stopped reading or reads too
+    /// slowly: the response is cut short anyway, and the kernel's send buffer (up to
+    /// megabytes) should not stay queued for it. No effect on unix sockets.
+    pub(crate) fn reset_on_close(&self) {
+        match self {
+            #[cfg(unix)]
+            Stream::Unix(_) => {}
+            _ => {
+                let _ = rustix::net::sockopt::set_socket_linger(self, Some(Duration::ZERO));
+            }
+        }
+    }
+
     /// Sets `TCP_NODELAY` on TCP streams: responses are written whole, so Nagle only delays.
     pub(crate) fn set_nodelay(&self) {
         match self {
@@ -216,7 +230,12 @@ pub(crate) fn write_all(
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 let at = *until.get_or_insert_with(&deadline);
-                stream.wait(Readiness::Writable, at)?
+                if let Err(e) = stream.wait(Readiness::Writable, at) {
+                    if e.kind() == io::ErrorKind::TimedOut {
+                        stream.reset_on_close();
+                    }
+                    return Err(e);
+                }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
