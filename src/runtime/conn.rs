@@ -432,6 +432,7 @@ impl Conn {
                     .is_some_and(|d| now.saturating_duration_since(since) > d);
                 if stalled {
                     log::info!("{:?}: client stopped reading responses", self.remote_addr);
+                    self.stream.reset_on_close();
                     st.closed = true;
                 } else {
                     st.unsent = out[written..].to_vec();
@@ -534,8 +535,13 @@ impl Conn {
     }
 
     /// Writes bytes for the current turn, waiting for writability up to the write deadline.
+    /// A client that let the deadline pass is reset: what is still queued for it is dropped.
     fn write_bytes(&self, bytes: &[u8]) -> io::Result<()> {
-        self.write_bytes_until(bytes, || self.write_deadline())
+        let result = self.write_bytes_until(bytes, || self.write_deadline());
+        if matches!(&result, Err(e) if e.kind() == io::ErrorKind::TimedOut) {
+            self.stream.reset_on_close();
+        }
+        result
     }
 
     fn write_bytes_until(

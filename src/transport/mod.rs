@@ -230,12 +230,7 @@ pub(crate) fn write_all(
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 let at = *until.get_or_insert_with(&deadline);
-                if let Err(e) = stream.wait(Readiness::Writable, at) {
-                    if e.kind() == io::ErrorKind::TimedOut {
-                        stream.reset_on_close();
-                    }
-                    return Err(e);
-                }
+                stream.wait(Readiness::Writable, at)?
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
