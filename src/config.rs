@@ -71,7 +71,7 @@ impl Default for Timeouts {
             body_stall: Some(Duration::from_secs(60)),
             min_body_rate: Some((256, Duration::from_secs(10))),
             write_stall: Some(Duration::from_secs(60)),
-            min_write_rate: Some((256, Duration::from_secs(10))),
+            min_write_rate: Some((256, Duration::from_secs(30))),
             linger: Duration::from_secs(2),
             handshake: Some(Duration::from_secs(10)),
         }
@@ -240,10 +240,13 @@ impl ServerBuilder {
     /// response (files, readers, `into_writer`) once it has made the server wait and `grace`
     /// has passed since: a slower client (slow-read attack) fails the response with
     /// `TimedOut` and is disconnected, freeing the handler thread. `None` disables it.
-    /// Default is 256 bytes/s after a 10 s grace.
+    /// Default is 256 bytes/s after a 30 s grace.
     ///
     /// The clock starts the first time the socket is full, so a client that keeps up is
-    /// never measured; only a client that is the bottleneck for more than `grace` is.
+    /// never measured; only a client that is the bottleneck for more than `grace` is. A
+    /// client that stops reading altogether is therefore cut off after `grace` (or the
+    /// [`write_timeout`](Self::write_timeout), whichever is shorter): the grace is longer
+    /// than the request-body one (10 s) so that a download paused for a while survives.
     ///
     /// ```
     /// use std::time::Duration;
