@@ -175,10 +175,9 @@ impl Conn {
         self.handed_out.load(Ordering::SeqCst) > 0
     }
 
-    /// True while a request of this connection is in the handler of a receiver other than
-    /// `receiver` (`None`: any receiver).
-    pub(crate) fn held_by_other_than(&self, receiver: Option<u64>) -> bool {
-        self.in_handler() && receiver != Some(self.holder.load(Ordering::Relaxed))
+    /// The receiver that took the last request of this connection handed to a handler.
+    pub(crate) fn holder(&self) -> u64 {
+        self.holder.load(Ordering::Relaxed)
     }
 
     fn state(&self) -> MutexGuard<'_, WriteState> {

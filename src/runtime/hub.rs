@@ -67,6 +67,8 @@ struct State {
     leader: Leader,
     /// Receivers asleep in `recv`.
     sleepers: usize,
+    /// Their tags (see `receiver_tag`): a request only one of them may take wakes them.
+    sleeping: Vec<u64>,
     /// A worker asked the background leader to hand the event loop over.
     yield_asked: bool,
     /// The `Server` is gone: requests are no longer queued.
@@ -200,6 +202,7 @@ impl Hub {
                 items: VecDeque::new(),
                 leader: Leader::Nobody,
                 sleepers: 0,
+                sleeping: Vec::new(),
                 yield_asked: false,
                 closed: false,
             }),
@@ -262,9 +265,9 @@ impl Hub {
         // count the connections, which the parser leaves next to each other in a batch.
         let mut n = 0;
         let mut last: Option<*const Conn> = None;
-        // A request only the thread holding its connection's previous one may take: that
-        // thread may be asleep here (it collects requests), and must be woken for it.
-        let mut held_elsewhere = false;
+        // A request only the thread holding its connection's previous one may take: when that
+        // thread is asleep here (it collects requests), it must be woken for it.
+        let mut holder_asleep = false;
         for request in &batch {
             let conn = request.connection();
             let ptr = conn.map(|c| c as *const Conn);
@@ -272,7 +275,8 @@ impl Hub {
                 n += 1;
             }
             last = ptr;
-            held_elsewhere |= conn.is_some_and(|c| c.held_by_other_than(leader));
+            holder_asleep |=
+                conn.is_some_and(|c| c.in_handler() && st.sleeping.contains(&c.holder()));
         }
         st.items.extend(batch.into_iter().map(Item::Request));
         // A leading worker handles one request itself; others go to sleeping followers.
@@ -285,10 +289,9 @@ impl Hub {
             (false, false) => n,
             (false, true) => n.min(1),
         };
-        if held_elsewhere && st.sleepers > 0 {
-            // Cannot wake that one thread alone: wake them all (rare: a pipelined request
-            // arriving while its predecessor is in another thread's handler, with threads
-            // asleep).
+        if holder_asleep {
+            // Cannot wake that one thread alone: wake them all (rare: a thread collecting
+            // pipelined requests, asleep in `recv` while another runs the event loop).
             self.ready.notify_all();
         } else {
             for _ in 0..extra.min(st.sleepers) {
@@ -374,6 +377,7 @@ impl Hub {
                 self.handle.wake();
             }
             st.sleepers += 1;
+            st.sleeping.push(me);
             st = match left {
                 None => self.ready.wait(st).unwrap_or_else(|p| p.into_inner()),
                 Some(left) => {
@@ -384,6 +388,9 @@ impl Hub {
                 }
             };
             st.sleepers -= 1;
+            if let Some(at) = st.sleeping.iter().position(|&tag| tag == me) {
+                st.sleeping.swap_remove(at);
+            }
             flushed = false;
         }
     }
