@@ -237,16 +237,21 @@ impl ServerBuilder {
     }
 
     /// Minimum average rate, in bytes per second, at which a client must accept a streamed
-    /// response (files, readers, `into_writer`) once it has made the server wait and `grace`
+    /// response (files, readers) once it has made the server wait and `grace`
     /// has passed since: a slower client (slow-read attack) fails the response with
     /// `TimedOut` and is disconnected, freeing the handler thread. `None` disables it.
     /// Default is 256 bytes/s after a 30 s grace.
     ///
-    /// The clock starts the first time the socket is full, so a client that keeps up is
-    /// never measured; only a client that is the bottleneck for more than `grace` is. A
-    /// client that stops reading altogether is therefore cut off after `grace` (or the
-    /// [`write_timeout`](Self::write_timeout), whichever is shorter): the grace is longer
+    /// Only the time the server spends waiting for the client counts, from the first time the
+    /// socket is full: a client that keeps up is never cut off, however slowly the handler
+    /// produces the body; a client that keeps the server waiting for more than `grace` must
+    /// have accepted `rate` bytes per second of that waiting. A client that stops reading
+    /// altogether is therefore cut off after `grace` (or the
+    /// [`write_timeout`](Self::write_timeout), whichever is shorter); the grace is longer
     /// than the request-body one (10 s) so that a download paused for a while survives.
+    /// `grace` is at least 1 s; a `rate` of 0 counts as 1 byte/s. Raw writers
+    /// ([`Request::into_writer`](crate::Request::into_writer)) and upgraded streams are held
+    /// to the write timeout only.
     ///
     /// ```
     /// use std::time::Duration;
@@ -257,7 +262,8 @@ impl ServerBuilder {
     /// # drop(builder);
     /// ```
     pub fn min_write_rate(mut self, rate: Option<(u64, Duration)>) -> Self {
-        self.settings.timeouts.min_write_rate = rate;
+        self.settings.timeouts.min_write_rate =
+            rate.map(|(rate, grace)| (rate, grace.max(Duration::from_secs(1))));
         self
     }
 

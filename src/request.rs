@@ -255,7 +255,9 @@ impl Request {
             Some(conn) if conn.wait_turn(reply.seq) == Turn::Go => Box::new(RawWriter {
                 conn: conn.clone(),
                 seq: reply.seq,
-                meter: WriteMeter::default(),
+                // The application writes raw bytes at its own pace, and may carry on after a
+                // timeout: the stall deadline only.
+                meter: WriteMeter::stall_only(),
                 // The handler is done with the request when the writer is dropped.
                 handed: std::mem::take(&mut reply.handed),
             }),
@@ -414,7 +416,8 @@ impl Reply {
                 Ok(())
             }
             Err(e) => {
-                if writer.written == 0 {
+                // (Not to a client that just let the deadline pass: it would only wait again.)
+                if writer.written == 0 && e.kind() != io::ErrorKind::TimedOut {
                     let mut bytes = Vec::new();
                     error_response(StatusCode(500), &self.version, &mut bytes);
                     let _ = writer.write_all(&bytes);
@@ -496,13 +499,19 @@ fn ignore_disconnect(result: io::Result<()>) -> io::Result<()> {
     }
 }
 
+/// How long moving `bytes` may take at `rate` bytes/s, and never less than `grace`. A rate of
+/// 0 counts as 1 byte/s.
+fn rate_allowance(bytes: u64, (rate, grace): (u64, Duration)) -> Duration {
+    let rate = u128::from(rate.max(1));
+    let nanos = u128::from(bytes) * 1_000_000_000 / rate;
+    let earned = u64::try_from(nanos).map_or(Duration::MAX, Duration::from_nanos);
+    earned.max(grace)
+}
+
 /// When a transfer measured from `started` with `bytes` moved so far falls below `rate`
 /// bytes/s: `bytes / rate` seconds after `started`, never before the `grace` period ends.
-fn rate_deadline(started: Instant, bytes: u64, (rate, grace): (u64, Duration)) -> Option<Instant> {
-    let rate = rate.max(1);
-    let earned = Duration::from_secs(bytes / rate)
-        + Duration::from_nanos((bytes % rate) * 1_000_000_000 / rate);
-    started.checked_add(earned.max(grace))
+fn rate_deadline(started: Instant, bytes: u64, rate: (u64, Duration)) -> Option<Instant> {
+    started.checked_add(rate_allowance(bytes, rate))
 }
 
 /// The earlier of two optional deadlines.
@@ -513,14 +522,19 @@ fn earlier(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
     }
 }
 
-/// Enforces `min_write_rate` on one streamed response: from the first time the client makes
-/// the writer wait, the bytes it accepts must keep up with the rate once the grace period is
-/// over (a slow-read client cannot hold a handler thread for ever).
+/// Enforces `min_write_rate` on one streamed response. Only the time the writer spends
+/// waiting for the client counts (not the time the handler takes to produce the body): once
+/// the client has kept the writer waiting for longer than `grace`, the bytes it accepted since
+/// it first did must keep up with the rate over that waiting time. A slow-read client keeps
+/// the writer waiting almost all the time, so it cannot hold a handler thread for ever; a
+/// client that keeps up is never cut off, however slowly the body is produced.
 #[derive(Debug, Default)]
 struct WriteMeter {
-    /// When the client first made us wait, and the bytes it has accepted since.
-    since: std::cell::Cell<Option<(Instant, u64)>>,
-    /// Only the stall deadline applies (upgraded protocols decide their own pace).
+    /// Time spent waiting for the client so far, and the bytes it accepted since the first
+    /// wait (`None` before any wait).
+    waited: std::cell::Cell<Option<(Duration, u64)>>,
+    /// Only the stall deadline applies, and a timeout does not reset the connection
+    /// (upgraded protocols and raw writers decide their own pace, and may carry on).
     stall_only: bool,
 }
 
@@ -528,36 +542,38 @@ impl WriteMeter {
     /// A meter that applies the stall deadline only.
     fn stall_only() -> WriteMeter {
         WriteMeter {
-            since: std::cell::Cell::new(None),
+            waited: std::cell::Cell::new(None),
             stall_only: true,
         }
     }
 
     /// `n` more bytes were accepted by the socket.
     fn sent(&self, n: usize) {
-        if let Some((at, bytes)) = self.since.get() {
-            self.since.set(Some((at, bytes.saturating_add(n as u64))));
+        if let Some((waited, bytes)) = self.waited.get() {
+            self.waited
+                .set(Some((waited, bytes.saturating_add(n as u64))));
         }
     }
 
-    /// When the wait about to start must end: the stall deadline, or earlier if waiting
-    /// longer would take the average rate below the minimum.
-    fn deadline(&self, conn: &Conn) -> Option<Instant> {
-        let now = Instant::now();
+    /// When a wait starting at `now` must end: the stall deadline, or earlier once the total
+    /// waiting would exceed what the bytes accepted so far allow at the minimum rate.
+    fn deadline(&self, conn: &Conn, now: Instant) -> Option<Instant> {
         let timeouts = &conn.settings.timeouts;
-        let (started, bytes) = match self.since.get() {
-            Some(since) => since,
-            None => {
-                self.since.set(Some((now, 0)));
-                (now, 0)
-            }
-        };
+        let (waited, bytes) = self.waited.get().unwrap_or((Duration::ZERO, 0));
+        self.waited.set(Some((waited, bytes)));
         let stall = timeouts.write_stall.and_then(|d| now.checked_add(d));
         let rate = timeouts
             .min_write_rate
             .filter(|_| !self.stall_only)
-            .and_then(|rate| rate_deadline(started, bytes, rate));
+            .and_then(|rate| now.checked_add(rate_allowance(bytes, rate).saturating_sub(waited)));
         earlier(stall, rate)
+    }
+
+    /// A wait took `took`.
+    fn waited(&self, took: Duration) {
+        if let Some((waited, bytes)) = self.waited.get() {
+            self.waited.set(Some((waited.saturating_add(took), bytes)));
+        }
     }
 }
 
@@ -612,20 +628,26 @@ fn write_some(conn: &Conn, buf: &[u8], meter: &WriteMeter) -> io::Result<usize> 
 }
 
 /// Waits until the socket takes more bytes, within the stall deadline and the minimum rate.
+/// A response writer that times out resets the connection (the response is cut short, and
+/// what the kernel still holds for this client is dropped).
 fn wait_writable(conn: &Conn, meter: &WriteMeter) -> io::Result<()> {
-    let deadline = meter.deadline(conn);
-    conn.stream
-        .wait(Readiness::Writable, deadline)
-        .map_err(|e| match e.kind() {
-            io::ErrorKind::TimedOut => {
+    let start = Instant::now();
+    let result = conn
+        .stream
+        .wait(Readiness::Writable, meter.deadline(conn, start));
+    meter.waited(start.elapsed());
+    result.map_err(|e| match e.kind() {
+        io::ErrorKind::TimedOut => {
+            if !meter.stall_only {
                 conn.stream.reset_on_close();
-                io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "the client stopped accepting the response, or accepts it too slowly",
-                )
             }
-            _ => e,
-        })
+            io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client stopped accepting the response, or accepts it too slowly",
+            )
+        }
+        _ => e,
+    })
 }
 
 /// Reads what the socket has, waiting for data up to `deadline`; with `wait == false` an

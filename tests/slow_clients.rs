@@ -663,3 +663,67 @@ fn a_client_reading_at_full_speed_is_not_affected_by_the_minimum_rate() {
     let (result, _) = outcome.recv_timeout(WAIT).expect("respond returned");
     result.expect("a client that keeps up is served");
 }
+
+/// A body produced in bursts: `first` bytes at once, then `pauses` tiny pieces each after a
+/// pause, then `last` bytes at once (a report, a heartbeat while a job runs, the result).
+struct Bursty {
+    first: usize,
+    pauses: usize,
+    last: usize,
+}
+
+impl Read for Bursty {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = if self.first > 0 {
+            let n = self.first.min(buf.len());
+            self.first -= n;
+            n
+        } else if self.pauses > 0 {
+            thread::sleep(Duration::from_millis(250));
+            self.pauses -= 1;
+            1.min(buf.len())
+        } else {
+            let n = self.last.min(buf.len());
+            self.last -= n;
+            n
+        };
+        buf[..n].fill(b'b');
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_client_that_keeps_up_with_a_slowly_produced_body_is_not_cut_off() {
+    // 8 MiB at once (the socket fills: the rate clock starts), then 5 s of one byte every
+    // 250 ms, then 8 MiB. Measured from the first wait, 8 MiB at 4 MiB/s allows only 2 s:
+    // the handler's own slowness must not count against a client that reads at full speed.
+    let builder = ServerBuilder::new()
+        .write_timeout(Duration::from_secs(30))
+        .min_write_rate(Some((4 << 20, Duration::from_secs(1))));
+    let (tx, outcome) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let server = Arc::new(builder.http("127.0.0.1:0").expect("bind"));
+    let (first, pauses, last) = (8 << 20, 20, 8 << 20);
+    let server = support::serve_on(server, 1, move |rq| {
+        let body = Bursty {
+            first,
+            pauses,
+            last,
+        };
+        let length = first + pauses + last;
+        let result = rq.respond(Response::new(
+            200.into(),
+            Vec::new(),
+            body,
+            Some(length),
+            None,
+        ));
+        let _ = tx.lock().unwrap().send(result);
+    });
+    let mut c = server.client();
+    c.send("GET /bursty HTTP/1.1\r\nHost: t\r\n\r\n");
+    let r = c.read_response().expect("the whole response");
+    assert_eq!(r.body.len(), first + pauses + last);
+    let result = outcome.recv_timeout(WAIT).expect("respond returned");
+    result.expect("a client that keeps up is served, however slow the body");
+}
