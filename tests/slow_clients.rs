@@ -448,6 +448,16 @@ fn served_during(answered: &[Instant], start: Instant, attack_over: Instant) -> 
 // Clients that do not read their responses
 // ---------------------------------------------------------------------------------------------
 
+/// A normal client is answered (the server is fine after an attack).
+fn assert_served(server: &support::TestServer) {
+    let mut c = server.client();
+    c.send("GET /after HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(
+        c.read_response().expect("served after").body_str(),
+        "GET /after"
+    );
+}
+
 /// Size of each response to `/big`: small enough to be rendered whole (64 KiB or less).
 const BIG: usize = 60 * 1024;
 /// Requests a non-reading client pipelines: far more bytes than the socket buffers hold.
@@ -520,35 +530,19 @@ fn a_client_that_never_reads_its_responses_is_disconnected() {
         );
     }
     // The server is fine: a normal client is served.
-    let mut c = server.client();
-    c.send("GET /after HTTP/1.1\r\nHost: t\r\n\r\n");
-    assert_eq!(
-        c.read_response().expect("served after").body_str(),
-        "GET /after"
-    );
+    assert_served(&server);
 }
 
 #[test]
 fn a_streamed_response_to_a_client_that_stopped_reading_frees_its_handler_at_the_deadline() {
     // 64 MiB streamed from a reader: far more than the socket buffers. With one handler
     // thread, the server is stuck until the write deadline gives up on the client.
-    const HUGE: usize = 64 << 20;
-    let (tx, outcome) = mpsc::channel();
-    let tx = Mutex::new(tx);
     let builder = ServerBuilder::new().write_timeout(Duration::from_secs(1));
-    let server = Arc::new(builder.http("127.0.0.1:0").expect("bind"));
-    let server = support::serve_on(server, 1, move |rq| {
-        if rq.url() == "/huge" {
-            let body = std::io::repeat(b'x').take(HUGE as u64);
-            let response = Response::new(200.into(), Vec::new(), body, Some(HUGE), None);
-            let started = Instant::now();
-            let result = rq.respond(response);
-            let _ = tx.lock().unwrap().send((result, started.elapsed()));
-        } else {
-            answer(rq);
-        }
-    });
-    let _stalled = non_reader_of(server.addr(), "GET /huge HTTP/1.1\r\nHost: t\r\n\r\n");
+    let (server, outcome) = streaming_server(builder);
+    let _stalled = non_reader_of(
+        server.addr(),
+        "GET /stream?bytes=67108864 HTTP/1.1\r\nHost: t\r\n\r\n",
+    );
     let (result, took) = outcome
         .recv_timeout(Duration::from_secs(20))
         .expect("the handler is still writing to a client that stopped reading");
@@ -559,12 +553,7 @@ fn a_streamed_response_to_a_client_that_stopped_reading_frees_its_handler_at_the
         "gave up only after {took:?}"
     );
     // The one handler thread serves others again, and the stalled connection is gone.
-    let mut c = server.client();
-    c.send("GET /after HTTP/1.1\r\nHost: t\r\n\r\n");
-    assert_eq!(
-        c.read_response().expect("served after").body_str(),
-        "GET /after"
-    );
+    assert_served(&server);
     assert!(
         wait_until(WAIT, || server.server.num_connections() <= 1),
         "{} connections open",
@@ -641,12 +630,7 @@ fn a_client_reading_slower_than_the_minimum_rate_is_cut_off_and_frees_its_handle
         "the slow client read {got} bytes"
     );
     // The handler serves others again.
-    let mut c = server.client();
-    c.send("GET /after HTTP/1.1\r\nHost: t\r\n\r\n");
-    assert_eq!(
-        c.read_response().expect("served after").body_str(),
-        "GET /after"
-    );
+    assert_served(&server);
 }
 
 #[test]
