@@ -386,8 +386,7 @@ impl Reply {
                 }
                 Err(e) => {
                     // Nothing reached the client yet: it gets a 500 instead, then the close.
-                    let mut bytes = Vec::new();
-                    error_response(StatusCode(500), &self.version, &mut bytes);
+                    let bytes = error_response(StatusCode(500), &self.version);
                     let _ = conn.submit(self.seq, bytes, false);
                     Err(e)
                 }
@@ -398,11 +397,7 @@ impl Reply {
         }
         let _unwinding = self.unwinding(conn, true);
         let meter = WriteMeter::default();
-        let mut writer = SocketWriter {
-            conn,
-            written: 0,
-            meter: &meter,
-        };
+        let mut writer = SocketWriter::new(conn, &meter);
         let mut sendfile = |file: &std::fs::File, max: u64| send_file(conn, file, max, &meter);
         // sendfile(2) moves file pages to a plain socket without a copy through user space;
         // TLS must encrypt in user space.
@@ -418,8 +413,7 @@ impl Reply {
             Err(e) => {
                 // (Not to a client that just let the deadline pass: it would only wait again.)
                 if writer.written == 0 && e.kind() != io::ErrorKind::TimedOut {
-                    let mut bytes = Vec::new();
-                    error_response(StatusCode(500), &self.version, &mut bytes);
+                    let bytes = error_response(StatusCode(500), &self.version);
                     let _ = writer.write_all(&bytes);
                 }
                 conn.end_turn(self.seq, false);
@@ -441,11 +435,7 @@ impl Reply {
         }
         let _unwinding = self.unwinding(conn, true);
         let meter = WriteMeter::default();
-        let mut writer = SocketWriter {
-            conn,
-            written: 0,
-            meter: &meter,
-        };
+        let mut writer = SocketWriter::new(conn, &meter);
         let result = response
             .write_message(&ctx, &mut writer)
             .and_then(|w| writer.flush().map(|()| w));
@@ -474,8 +464,7 @@ impl Drop for Unwinding<'_> {
         if self.turn_held {
             self.conn.end_turn(self.seq, false);
         } else {
-            let mut bytes = Vec::new();
-            error_response(StatusCode(500), self.version, &mut bytes);
+            let bytes = error_response(StatusCode(500), self.version);
             let _ = self.conn.submit(self.seq, bytes, false);
         }
     }
@@ -582,6 +571,16 @@ struct SocketWriter<'a> {
     conn: &'a Conn,
     written: usize,
     meter: &'a WriteMeter,
+}
+
+impl<'a> SocketWriter<'a> {
+    fn new(conn: &'a Conn, meter: &'a WriteMeter) -> SocketWriter<'a> {
+        SocketWriter {
+            conn,
+            written: 0,
+            meter,
+        }
+    }
 }
 
 impl Write for SocketWriter<'_> {
@@ -962,8 +961,7 @@ impl Request {
         let _ = self.body.finish();
         if let Some(reply) = self.reply.take() {
             if let Some(conn) = &reply.conn {
-                let mut bytes = Vec::new();
-                error_response(StatusCode(503), &reply.version, &mut bytes);
+                let bytes = error_response(StatusCode(503), &reply.version);
                 let _ = conn.submit_from_driver(reply.seq, bytes);
             }
         }

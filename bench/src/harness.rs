@@ -307,6 +307,24 @@ fn run_load(
     Ok(GenOutput { values, raw })
 }
 
+/// Runs our generator `kind` with `args` to completion (within `limit`) and returns its
+/// figures.
+fn generator_values(
+    config: &Config,
+    kind: &str,
+    port: u16,
+    args: &[String],
+    limit: Duration,
+) -> Result<BTreeMap<String, f64>, String> {
+    Ok(run_load(
+        config,
+        gen_command(config, kind, port, args)?,
+        limit,
+        |_, _| {},
+    )?
+    .values)
+}
+
 fn gen_command(config: &Config, kind: &str, port: u16, args: &[String]) -> Result<Command, String> {
     let mut command = pinned(config, &config.load_cpu, exe().map_err(|e| e.to_string())?);
     command
@@ -501,13 +519,7 @@ fn measure(
                 format!("secs={secs}"),
             ];
             let limit = Duration::from_secs_f64(secs + 15.0);
-            run_load(
-                config,
-                gen_command(config, "close", port, &args)?,
-                limit,
-                |_, _| {},
-            )?
-            .values
+            generator_values(config, "close", port, &args, limit)?
         }
         Scenario::S4 => {
             let args = vec![
@@ -550,13 +562,7 @@ fn measure(
                 format!("secs={}", secs.min(3.0)),
             ];
             let limit = Duration::from_secs_f64(secs + 60.0);
-            run_load(
-                config,
-                gen_command(config, "transfer", port, &args)?,
-                limit,
-                |_, _| {},
-            )?
-            .values
+            generator_values(config, "transfer", port, &args, limit)?
         }
         Scenario::S6 => {
             let args = vec![
@@ -565,13 +571,7 @@ fn measure(
             ];
             // Connecting the tricklers (3 s each at worst) + 1 s settle + the run + slack.
             let limit = Duration::from_secs_f64(secs + 3.0 * config.tricklers as f64 + 20.0);
-            run_load(
-                config,
-                gen_command(config, "slow", port, &args)?,
-                limit,
-                |_, _| {},
-            )?
-            .values
+            generator_values(config, "slow", port, &args, limit)?
         }
     };
     let after = snapshot(pid)?;

@@ -299,7 +299,9 @@ impl ChunkFrame {
 /// timeout, handler dropped the request, ...): `Date`, `Server`, `Content-Type: text/plain`,
 /// `Content-Length`, `Connection: close`, and a body naming the status (`404 Not Found`).
 /// The caller closes the connection afterwards. A status without three digits becomes 500.
-pub(crate) fn error_response(status: StatusCode, version: &HTTPVersion, out: &mut Vec<u8>) {
+pub(crate) fn error_response(status: StatusCode, version: &HTTPVersion) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(192);
+    let out = &mut buf;
     let status = if (100..=999).contains(&status.0) {
         status
     } else {
@@ -326,6 +328,7 @@ pub(crate) fn error_response(status: StatusCode, version: &HTTPVersion, out: &mu
         out.extend_from_slice(reason);
         out.push(b'\n');
     }
+    buf
 }
 
 #[cfg(test)]
@@ -602,22 +605,19 @@ mod tests {
 
     #[test]
     fn error_response_is_complete() {
-        let mut out = Vec::new();
-        error_response(StatusCode(400), &V11, &mut out);
+        let out = error_response(StatusCode(400), &V11);
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\nDate: "));
         assert!(text.contains("\r\nServer: tiny-http (Rust)\r\n"));
         assert!(text.contains("\r\nContent-Type: text/plain; charset=utf-8\r\n"));
         assert!(text.ends_with("Content-Length: 16\r\nConnection: close\r\n\r\n400 Bad Request\n"));
 
-        let mut out = Vec::new();
-        error_response(StatusCode(7), &V10, &mut out);
+        let out = error_response(StatusCode(7), &V10);
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with("HTTP/1.1 500 Internal Server Error\r\n"));
         assert!(text.ends_with("\r\n\r\n500 Internal Server Error\n"));
 
-        let mut out = Vec::new();
-        error_response(StatusCode(100), &V11, &mut out);
+        let out = error_response(StatusCode(100), &V11);
         let text = String::from_utf8(out).unwrap();
         assert!(!text.contains("Content-Length"));
         assert!(text.ends_with("Connection: close\r\n\r\n"));

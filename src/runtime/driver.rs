@@ -649,8 +649,7 @@ impl Driver {
             let seq = entry.next_seq;
             entry.next_seq += 1;
             entry.conn.set_parsed(entry.next_seq);
-            let mut bytes = Vec::new();
-            error_response(status, &HTTPVersion(1, 1), &mut bytes);
+            let bytes = error_response(status, &HTTPVersion(1, 1));
             // Written now if the connection is idle, else after the responses before it; from
             // the event loop it is a single non-blocking attempt.
             let _ = entry.conn.submit_from_driver(seq, bytes);

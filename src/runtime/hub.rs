@@ -433,6 +433,18 @@ impl Hub {
         out
     }
 
+    /// The background thread's sleep between checks (woken early by `close`).
+    fn background_wait<'a>(
+        &self,
+        st: MutexGuard<'a, State>,
+        wait: Duration,
+    ) -> MutexGuard<'a, State> {
+        self.background
+            .wait_timeout(st, wait)
+            .unwrap_or_else(|p| p.into_inner())
+            .0
+    }
+
     /// The background thread: leads the event loop whenever no worker has come to `recv`
     /// for a moment, and always once the server is closed, until the loop finishes.
     pub(crate) fn background(self: Arc<Self>) {
@@ -488,20 +500,12 @@ impl Hub {
                     None
                 };
                 if let Some(wait) = wait {
-                    st = self
-                        .background
-                        .wait_timeout(st, wait)
-                        .unwrap_or_else(|p| p.into_inner())
-                        .0;
+                    st = self.background_wait(st, wait);
                     continue;
                 }
             } else if st.leader != Leader::Nobody {
                 // Closed, but a receiver still leads (it is finishing its pass).
-                st = self
-                    .background
-                    .wait_timeout(st, WATCH_MIN)
-                    .unwrap_or_else(|p| p.into_inner())
-                    .0;
+                st = self.background_wait(st, WATCH_MIN);
                 continue;
             }
             // Every worker is busy (or there are none): lead until one comes back.

@@ -201,23 +201,7 @@ impl TlsConn {
         if buf.is_empty() {
             return Ok(0);
         }
-        let mut s = self.session();
-        match self.handshake(&mut s)? {
-            Handshake::Done => {}
-            Handshake::Ended => return Ok(0),
-            Handshake::Blocked { .. } => return Err(io::ErrorKind::WouldBlock.into()),
-        }
-        for _ in 0..MAX_RETRIES {
-            match s.ssl_read(buf) {
-                Ok(n) => return Ok(n),
-                Err(e) => match classify(e, s.get_ref().saw_eof) {
-                    Failure::Again => {}
-                    Failure::End => return Ok(0),
-                    Failure::Io(e) => return Err(e),
-                },
-            }
-        }
-        Err(io::ErrorKind::WouldBlock.into())
+        self.call(|| Ok(0), |s| s.ssl_read(buf))
     }
 
     /// Encrypts and sends plaintext; the bytes reported are in the socket.
@@ -225,18 +209,32 @@ impl TlsConn {
         if buf.is_empty() {
             return Ok(0);
         }
+        self.call(
+            || Err(io::ErrorKind::BrokenPipe.into()),
+            |s| s.ssl_write(buf),
+        )
+    }
+
+    /// Runs an OpenSSL read or write once the handshake is done: retried while OpenSSL makes
+    /// progress without the socket, `WouldBlock` when the socket would block, `at_end` when
+    /// the peer ended the session.
+    fn call(
+        &self,
+        at_end: fn() -> io::Result<usize>,
+        mut op: impl FnMut(&mut SslStream<SocketIo>) -> Result<usize, ssl::Error>,
+    ) -> io::Result<usize> {
         let mut s = self.session();
         match self.handshake(&mut s)? {
             Handshake::Done => {}
-            Handshake::Ended => return Err(io::ErrorKind::BrokenPipe.into()),
+            Handshake::Ended => return at_end(),
             Handshake::Blocked { .. } => return Err(io::ErrorKind::WouldBlock.into()),
         }
         for _ in 0..MAX_RETRIES {
-            match s.ssl_write(buf) {
+            match op(&mut s) {
                 Ok(n) => return Ok(n),
                 Err(e) => match classify(e, s.get_ref().saw_eof) {
                     Failure::Again => {}
-                    Failure::End => return Err(io::ErrorKind::BrokenPipe.into()),
+                    Failure::End => return at_end(),
                     Failure::Io(e) => return Err(e),
                 },
             }
