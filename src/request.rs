@@ -134,17 +134,18 @@ impl Request {
             })),
             None => Body::Memory(Cursor::new(Vec::new())),
         };
+        let (remote_addr, secure) = (conn.remote_addr, conn.stream.is_tls());
         Request {
             reply: Some(Reply {
                 seq,
                 version: head.version.clone(),
                 head_request: head.method == Method::Head,
                 keep_alive: head.keep_alive,
-                conn: Some(conn.clone()),
+                conn: Some(conn),
                 handed: false,
             }),
-            remote_addr: conn.remote_addr,
-            secure: conn.secure,
+            remote_addr,
+            secure,
             method: head.method,
             url: head.target,
             headers: head.headers,
@@ -300,21 +301,18 @@ impl Request {
             // that follow cannot be told apart from the new protocol's.
             _ => ReadBuf::default(),
         };
-        match reply.send_upgrade(response, protocol) {
-            Ok(()) => Box::new(Upgraded {
-                conn,
-                buf: leftover,
-                meter: WriteMeter::stall_only(),
-            }),
+        let buf = match reply.send_upgrade(response, protocol) {
+            Ok(()) => leftover,
             Err(e) => {
                 log::debug!("upgrade failed: {e}");
-                Box::new(Upgraded {
-                    conn,
-                    buf: ReadBuf::default(),
-                    meter: WriteMeter::stall_only(),
-                })
+                ReadBuf::default()
             }
-        }
+        };
+        Box::new(Upgraded {
+            conn,
+            buf,
+            meter: WriteMeter::stall_only(),
+        })
     }
 }
 
@@ -376,9 +374,7 @@ impl Reply {
                 Ok((bytes, Written { keep_alive })) => {
                     match conn.submit(self.seq, bytes, keep_alive) {
                         Ok(Submitted::Corked) => {
-                            if let Some(conn) = &self.conn {
-                                conn.driver().add_cork(conn.clone());
-                            }
+                            conn.driver().add_cork(conn.clone());
                             Ok(())
                         }
                         other => ignore_disconnect(other.map(drop)),
@@ -503,6 +499,22 @@ fn rate_deadline(started: Instant, bytes: u64, rate: (u64, Duration)) -> Option<
     started.checked_add(rate_allowance(bytes, rate))
 }
 
+/// When a wait for body bytes must end: the stall deadline, or earlier if waiting longer would
+/// take the average rate since `started` below the minimum after the grace period.
+fn body_deadline(
+    timeouts: &crate::config::Timeouts,
+    started: Instant,
+    received: u64,
+) -> Option<Instant> {
+    let stall = timeouts
+        .body_stall
+        .and_then(|d| Instant::now().checked_add(d));
+    let rate = timeouts
+        .min_body_rate
+        .and_then(|rate| rate_deadline(started, received, rate));
+    earlier(stall, rate)
+}
+
 /// The earlier of two optional deadlines.
 fn earlier(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
     match (a, b) {
@@ -591,7 +603,7 @@ impl Write for SocketWriter<'_> {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.conn.stream.flush(self.conn.write_deadline())
+        self.conn.flush()
     }
 }
 
@@ -649,19 +661,19 @@ fn wait_writable(conn: &Conn, meter: &WriteMeter) -> io::Result<()> {
     })
 }
 
-/// Reads what the socket has, waiting for data up to `deadline`; with `wait == false` an
-/// empty socket is `WouldBlock`.
+/// Reads what the socket has, waiting for data up to `deadline()` (asked only when the socket
+/// is empty); with `wait == false` an empty socket is `WouldBlock`.
 fn read_some(
     conn: &Conn,
     buf: &mut [u8],
-    deadline: Option<Instant>,
+    deadline: impl Fn() -> Option<Instant>,
     wait: bool,
 ) -> io::Result<usize> {
     loop {
         match conn.stream.read(buf) {
             Ok(n) => return Ok(n),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock && wait => {
-                conn.stream.wait(Readiness::Readable, deadline)?
+                conn.stream.wait(Readiness::Readable, deadline())?
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
@@ -684,7 +696,7 @@ impl Write for RawWriter {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.conn.stream.flush(self.conn.write_deadline())
+        self.conn.flush()
     }
 }
 
@@ -715,7 +727,7 @@ impl Read for Upgraded {
             return Ok(n);
         }
         // The new protocol decides how long silence may last: no deadline here.
-        read_some(&self.conn, out, None, true)
+        read_some(&self.conn, out, || None, true)
     }
 }
 
@@ -724,12 +736,12 @@ impl Write for Upgraded {
         let n = write_some(&self.conn, buf, &self.meter)?;
         // Over TLS, records the socket could not take yet would otherwise wait for the next
         // write; an upgraded protocol expects each write to reach the peer.
-        self.conn.stream.flush(self.conn.write_deadline())?;
+        self.conn.flush()?;
         Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.conn.stream.flush(self.conn.write_deadline())
+        self.conn.flush()
     }
 }
 
@@ -835,7 +847,11 @@ impl SocketBody {
                     Err(e) => return Err(self.fail(e.into())),
                 }
             }
-            let deadline = self.deadline();
+            // The rate clock starts at the first read; the deadline is worked out only when
+            // the socket is empty.
+            let started = *self.started.get_or_insert_with(Instant::now);
+            let (timeouts, received) = (&self.conn.settings.timeouts, self.received);
+            let deadline = || body_deadline(timeouts, started, received);
             if let (true, Some(left)) = (self.buf.is_empty(), self.decoder.remaining_length()) {
                 // Fixed-length body and nothing buffered: read straight into the caller's buffer.
                 let want = usize::try_from(left).unwrap_or(usize::MAX).min(out.len());
@@ -860,19 +876,6 @@ impl SocketBody {
                 Err(e) => return Err(self.fail(e)),
             }
         }
-    }
-
-    /// When the next wait for body bytes must end: the stall deadline, or earlier if waiting
-    /// longer would take the average rate below the minimum after the grace period.
-    fn deadline(&mut self) -> Option<Instant> {
-        let now = Instant::now();
-        let timeouts = &self.conn.settings.timeouts;
-        let stall = timeouts.body_stall.and_then(|d| now.checked_add(d));
-        let started = *self.started.get_or_insert(now);
-        let rate = timeouts
-            .min_body_rate
-            .and_then(|rate| rate_deadline(started, self.received, rate));
-        earlier(stall, rate)
     }
 
     /// The body is complete: give the read side back so the next request is parsed now.

@@ -35,7 +35,6 @@ use crate::transport::{self, Stream};
 pub(crate) struct Conn {
     pub(crate) stream: Stream,
     pub(crate) remote_addr: Option<SocketAddr>,
-    pub(crate) secure: bool,
     pub(crate) key: ConnKey,
     pub(crate) settings: Arc<Settings>,
     driver: Arc<DriverHandle>,
@@ -95,6 +94,13 @@ impl WriteState {
     fn holds_back(&self) -> bool {
         self.corked || !self.unsent.is_empty()
     }
+
+    /// Takes the writer role; anything corked is now due.
+    fn begin_writing(&mut self) {
+        self.corked = false;
+        self.corked_bytes = 0;
+        self.writing = true;
+    }
 }
 
 /// What [`Conn::submit`] did with a response.
@@ -133,7 +139,6 @@ impl Conn {
     ) -> Conn {
         live.fetch_add(1, Ordering::Relaxed);
         Conn {
-            secure: stream.is_tls(),
             stream,
             remote_addr,
             key,
@@ -192,6 +197,16 @@ impl Conn {
             .timeouts
             .write_stall
             .and_then(|d| Instant::now().checked_add(d))
+    }
+
+    /// Waits until queued TLS records are on the wire, up to the write deadline; plain
+    /// sockets have nothing to flush (and no clock is read for them).
+    pub(crate) fn flush(&self) -> io::Result<()> {
+        if self.stream.is_tls() {
+            self.stream.flush(self.write_deadline())
+        } else {
+            Ok(())
+        }
     }
 
     /// Blocks until response `seq` may be written (or the connection is closed).
@@ -264,9 +279,7 @@ impl Conn {
                 Submitted::Parked
             });
         }
-        st.corked = false;
-        st.corked_bytes = 0;
-        st.writing = true;
+        st.begin_writing();
         if st.pending.is_empty() && st.unsent.is_empty() && st.interim.is_empty() {
             // Nothing else is due: write it now, without parking it first.
             drop(st);
@@ -283,9 +296,7 @@ impl Conn {
     }
 
     fn write_corked<'a>(&'a self, mut st: MutexGuard<'a, WriteState>) {
-        st.corked = false;
-        st.corked_bytes = 0;
-        st.writing = true;
+        st.begin_writing();
         let _ = self.write_parked(st);
     }
 
@@ -388,9 +399,7 @@ impl Conn {
         if st.writing || st.closed || !st.holds_back() {
             return false;
         }
-        st.corked = false;
-        st.corked_bytes = 0;
-        st.writing = true;
+        st.begin_writing();
         // Like `write_parked`, loop: responses parked while this thread wrote are due next.
         while !st.closed {
             let since = st.unsent_since.take();

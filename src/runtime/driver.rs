@@ -139,9 +139,7 @@ impl DriverHandle {
         msgs.push(msg);
         drop(msgs);
         if first {
-            if let Err(e) = self.waker.wake() {
-                log::error!("cannot wake the event loop: {e}");
-            }
+            self.wake();
         }
     }
 }
@@ -206,6 +204,16 @@ struct Entry {
     close_pending: bool,
 }
 
+impl Entry {
+    /// Numbers the next request of this connection (and tells the connection, for corking).
+    fn take_seq(&mut self) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.conn.set_parsed(self.next_seq);
+        seq
+    }
+}
+
 /// Why a connection stops reading; logged, and decides whether anything is sent.
 #[derive(Debug, Clone, Copy)]
 enum CloseReason {
@@ -255,6 +263,8 @@ pub(crate) struct Driver {
     shutting_down: bool,
     batch: Vec<Request>,
     scratch: Vec<u8>,
+    /// The message buffer swapped with the handlers' one each pass (see `handle_messages`).
+    msg_scratch: Vec<Msg>,
     events: Events,
     pool: BufferPool,
     /// The time, read once per pass right after the poll returns (deadlines are coarse).
@@ -296,6 +306,7 @@ impl Driver {
             shutting_down: false,
             batch: Vec::new(),
             scratch: vec![0; 16 * 1024],
+            msg_scratch: Vec::new(),
             events: Events::with_capacity(1024),
             pool: BufferPool::default(),
             now: Instant::now(),
@@ -561,7 +572,7 @@ impl Driver {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     entry.buf.release_into(&mut self.pool);
-                    if entry.conn.stream.is_tls() && entry.conn.stream.is_handshaking() {
+                    if entry.conn.stream.is_handshaking() {
                         // The handshake deadline set at accept keeps running.
                     } else if entry.head_started.is_some() || !entry.buf.is_empty() {
                         entry.head_started.get_or_insert(self.now);
@@ -586,9 +597,7 @@ impl Driver {
         let Some(Some(entry)) = self.entries.get_mut(index) else {
             return;
         };
-        let seq = entry.next_seq;
-        entry.next_seq += 1;
-        entry.conn.set_parsed(entry.next_seq);
+        let seq = entry.take_seq();
         let keep_alive = head.keep_alive;
         // The bytes after a request that may switch protocols (Upgrade, CONNECT) belong to
         // the handler until it answers, so parsing pauses.
@@ -646,9 +655,7 @@ impl Driver {
         entry.side = ReadSide::Ended;
         entry.deadline = None;
         if let Some(status) = status {
-            let seq = entry.next_seq;
-            entry.next_seq += 1;
-            entry.conn.set_parsed(entry.next_seq);
+            let seq = entry.take_seq();
             let bytes = error_response(status, &HTTPVersion(1, 1));
             // Written now if the connection is idle, else after the responses before it; from
             // the event loop it is a single non-blocking attempt.
@@ -659,8 +666,13 @@ impl Driver {
     }
 
     fn handle_messages(&mut self) {
-        let msgs = std::mem::take(&mut *self.handle.msgs.lock().unwrap_or_else(|p| p.into_inner()));
-        for msg in msgs {
+        // Swapped with a buffer kept here, so that neither side allocates per pass.
+        let mut msgs = std::mem::take(&mut self.msg_scratch);
+        std::mem::swap(
+            &mut msgs,
+            &mut *self.handle.msgs.lock().unwrap_or_else(|p| p.into_inner()),
+        );
+        for msg in msgs.drain(..) {
             match msg {
                 Msg::ReadReturned(key, buf) => self.read_returned(key, buf),
                 Msg::Close(key) => self.begin_linger(key),
@@ -687,6 +699,7 @@ impl Driver {
                 Msg::Shutdown => self.shutdown(),
             }
         }
+        self.msg_scratch = msgs;
     }
 
     fn read_returned(&mut self, key: ConnKey, buf: ReadBuf) {

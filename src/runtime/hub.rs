@@ -65,9 +65,8 @@ enum Leader {
 struct State {
     items: VecDeque<Item>,
     leader: Leader,
-    /// Receivers asleep in `recv`.
-    sleepers: usize,
-    /// Their tags (see `receiver_tag`): a request only one of them may take wakes them.
+    /// Receivers asleep in `recv`, by tag (see `receiver_tag`): a request only one of them may
+    /// take wakes them all.
     sleeping: Vec<u64>,
     /// A worker asked the background leader to hand the event loop over.
     yield_asked: bool,
@@ -201,7 +200,6 @@ impl Hub {
             state: Mutex::new(State {
                 items: VecDeque::new(),
                 leader: Leader::Nobody,
-                sleepers: 0,
                 sleeping: Vec::new(),
                 yield_asked: false,
                 closed: false,
@@ -294,7 +292,7 @@ impl Hub {
             // pipelined requests, asleep in `recv` while another runs the event loop).
             self.ready.notify_all();
         } else {
-            for _ in 0..extra.min(st.sleepers) {
+            for _ in 0..extra.min(st.sleeping.len()) {
                 self.ready.notify_one();
             }
         }
@@ -332,11 +330,12 @@ impl Hub {
                 continue;
             }
             if let Some(item) = takeable.and_then(|at| st.items.remove(at)) {
-                if st.leader == Leader::Nobody && st.sleepers > 0 && slow_handlers {
-                    // This thread's handlers take a while: wake a follower to watch the
-                    // sockets meanwhile. (Fast handlers come back sooner than a wake-up takes;
-                    // the background thread wakes a follower if one ever does not.)
-                    self.ready.notify_one();
+                if slow_handlers {
+                    // This thread's handlers take a while: wake a follower (if nobody leads) to
+                    // watch the sockets meanwhile. (Fast handlers come back sooner than a
+                    // wake-up takes; the background thread wakes a follower if one ever does
+                    // not.)
+                    self.hand_over(&st);
                 }
                 return match item {
                     Item::Request(mut r) => {
@@ -347,13 +346,7 @@ impl Hub {
                     Item::Unblock => Received::Unblocked,
                 };
             }
-            let left = match deadline {
-                None => None,
-                Some(d) => match d.checked_duration_since(Instant::now()) {
-                    Some(left) if !left.is_zero() => Some(left),
-                    _ => Some(Duration::ZERO),
-                },
-            };
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             if st.leader == Leader::Nobody && !self.finished.load(Relaxed) {
                 st.leader = Leader::Worker;
                 drop(st);
@@ -376,7 +369,6 @@ impl Hub {
                 st.yield_asked = true;
                 self.handle.wake();
             }
-            st.sleepers += 1;
             st.sleeping.push(me);
             st = match left {
                 None => self.ready.wait(st).unwrap_or_else(|p| p.into_inner()),
@@ -387,7 +379,6 @@ impl Hub {
                         .0
                 }
             };
-            st.sleepers -= 1;
             if let Some(at) = st.sleeping.iter().position(|&tag| tag == me) {
                 st.sleeping.swap_remove(at);
             }
@@ -397,7 +388,7 @@ impl Hub {
 
     /// Wakes a follower to lead, if one sleeps (called when leaving the leader role).
     fn hand_over(&self, st: &State) {
-        if st.leader == Leader::Nobody && st.sleepers > 0 {
+        if st.leader == Leader::Nobody && !st.sleeping.is_empty() {
             self.ready.notify_one();
         }
     }
@@ -406,7 +397,7 @@ impl Hub {
     pub(crate) fn unblock(&self) {
         let mut st = self.lock();
         st.items.push_back(Item::Unblock);
-        if st.sleepers > 0 {
+        if !st.sleeping.is_empty() {
             self.ready.notify_one();
         }
         if st.leader == Leader::Worker {
@@ -468,14 +459,14 @@ impl Hub {
                 // A request waited for its connection's handler, which finished without its
                 // thread coming back to recv() (or an unblock found no receiver awake): wake
                 // a receiver to take it.
-                if st.sleepers > 0 {
+                if !st.sleeping.is_empty() {
                     self.ready.notify_one();
                 } else if st.leader == Leader::Worker {
                     self.handle.wake();
                 }
             }
             if !st.closed {
-                let wait = if st.leader != Leader::Nobody && st.sleepers == 0 {
+                let wait = if st.leader != Leader::Nobody && st.sleeping.is_empty() {
                     // Someone runs the event loop and nobody waits on it: check back less and
                     // less often.
                     watch = (watch * 2).min(WATCH_MAX);
@@ -485,7 +476,7 @@ impl Hub {
                     // follower: check often enough to wake it then (below).
                     watch = WATCH_MIN;
                     Some(WATCH_MIN)
-                } else if st.sleepers > 0 {
+                } else if !st.sleeping.is_empty() {
                     // Nobody leads but a follower sleeps: a leader went to handle a request
                     // without waking it. If no thread came to recv() for a whole interval,
                     // that handler is slow: wake the follower to lead.
@@ -524,7 +515,7 @@ impl Hub {
                     return;
                 }
                 let calls = self.recv_calls.load(Relaxed);
-                if !closed && (st.yield_asked || st.sleepers > 0 || calls != seen_calls) {
+                if !closed && (st.yield_asked || !st.sleeping.is_empty() || calls != seen_calls) {
                     seen_calls = calls;
                     break;
                 }

@@ -70,17 +70,15 @@ impl ReadBuf {
     pub(crate) fn release_into(&mut self, pool: &mut BufferPool) {
         if self.is_empty() && !self.data.is_empty() {
             pool.put(std::mem::take(&mut self.data));
-            *self = ReadBuf::default();
         }
     }
 
     /// Makes sure storage is attached, taking it from `pool` when possible.
     pub(crate) fn attach(&mut self, pool: &mut BufferPool) {
         if self.data.is_empty() {
+            // (Empty storage means nothing is buffered: `start` and `end` are 0.)
             if let Some(data) = pool.take() {
                 self.data = data;
-                self.start = 0;
-                self.end = 0;
             }
         }
     }
