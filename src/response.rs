@@ -30,9 +30,10 @@ use std::sync::mpsc::Receiver;
 
 use crate::proto::date::http_date;
 use crate::proto::encode::{
-    encode_head, response_framing, ChunkFrame, ConnectionHeader, ResponseFraming, ResponseHead,
-    LAST_CHUNK,
+    encode_head, is_library_owned, response_framing, ChunkFrame, ConnectionHeader, ResponseFraming,
+    ResponseHead, LAST_CHUNK,
 };
+use crate::types::trim_ows;
 use crate::{HTTPVersion, Header, StatusCode};
 
 /// Bodies with a known length up to this size are sent together with the head in one write.
@@ -221,17 +222,13 @@ where
     {
         let header = header.into();
         let field = &header.field;
-        if field.is(b"connection")
-            || field.is(b"trailer")
-            || field.is(b"transfer-encoding")
-            || field.is(b"upgrade")
-        {
-            return;
-        }
         if field.is(b"content-length") {
             if let Ok(length) = header.value.as_str().trim().parse::<usize>() {
                 self.data_length = Some(length);
             }
+            return;
+        }
+        if is_library_owned(&header) {
             return;
         }
         if field.is(b"content-type") {
@@ -371,10 +368,6 @@ where
         self.write_message_via(ctx, out, None)
     }
 
-    /// [`write_message`](Self::write_message) with a zero-copy path for file bodies:
-    /// `send_file(file, max)` sends up to `max` bytes of `file` from its current offset
-    /// straight to the peer (after the head has gone out through `out`) and returns how many
-    /// it sent (0 at end of file).
     /// Everything before the body: drains `additional_headers`, makes the framing decision,
     /// and encodes the head (validating every header) into a new buffer sized for the head
     /// and a small body. Returns the buffer, the framing and whether the connection may stay
@@ -448,6 +441,10 @@ where
         Ok((buf, Written { keep_alive }))
     }
 
+    /// [`write_message`](Self::write_message) with a zero-copy path for file bodies:
+    /// `send_file(file, max)` sends up to `max` bytes of `file` from its current offset
+    /// straight to the peer (after the head has gone out through `out`) and returns how many
+    /// it sent (0 at end of file).
     pub(crate) fn write_message_via<W: Write>(
         mut self,
         ctx: &WriteContext<'_>,
@@ -643,23 +640,13 @@ fn client_wants_keep_alive(version: &HTTPVersion, request_headers: &[Header]) ->
             .iter()
             .filter(|h| h.field.is(b"connection"))
             .flat_map(|h| h.value.as_bytes().split(|&b| b == b','))
-            .any(|token| trim(token).eq_ignore_ascii_case(option))
+            .any(|token| trim_ows(token).eq_ignore_ascii_case(option))
     };
     if version.at_least_1_1() {
         !has_option(b"close")
     } else {
         version.0 == 1 && has_option(b"keep-alive") && !has_option(b"close")
     }
-}
-
-fn trim(mut bytes: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = bytes {
-        bytes = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = bytes {
-        bytes = rest;
-    }
-    bytes
 }
 
 fn early_eof() -> io::Error {
@@ -679,8 +666,6 @@ fn read_some<R: Read + ?Sized>(reader: &mut R, buf: &mut [u8]) -> io::Result<usi
     }
 }
 
-/// Streams exactly `n` body bytes after the head in `buf` (the first read travels with the
-/// head). Stops at `n` even if the reader has more; `UnexpectedEof` if it has less.
 /// The zero-copy path for file bodies: sends up to the given count of bytes of the file from
 /// its current offset straight to the peer and returns how many it sent (0 at end of file).
 pub(crate) type SendFile<'a> = dyn FnMut(&File, u64) -> io::Result<u64> + 'a;
@@ -698,6 +683,8 @@ fn send_whole_file(file: &File, n: u64, send_file: &mut SendFile<'_>) -> io::Res
     Ok(())
 }
 
+/// Streams exactly `n` body bytes after the head in `buf` (the first read travels with the
+/// head). Stops at `n` even if the reader has more; `UnexpectedEof` if it has less.
 fn write_fixed<R: Read, W: Write>(
     reader: &mut R,
     n: u64,

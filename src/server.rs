@@ -70,33 +70,24 @@ impl Server {
     /// println!("listening on {}", server.server_addr());
     /// ```
     pub fn http<A: ToSocketAddrs>(addr: A) -> Result<Server, BoxError> {
-        Server::new(ServerConfig {
-            addr: ConfigListenAddr::from_socket_addrs(addr)?,
-            ssl: None,
-        })
+        ServerBuilder::new().http(addr)
     }
 
     /// Listens for HTTPS on `addr` with the given certificate and key.
     #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
     pub fn https<A: ToSocketAddrs>(addr: A, config: SslConfig) -> Result<Server, BoxError> {
-        Server::new(ServerConfig {
-            addr: ConfigListenAddr::from_socket_addrs(addr)?,
-            ssl: Some(config),
-        })
+        ServerBuilder::new().https(addr, config)
     }
 
     /// Listens on a unix-domain socket at `path`; the file is removed when the server drops.
     #[cfg(unix)]
     pub fn http_unix(path: &Path) -> Result<Server, BoxError> {
-        Server::new(ServerConfig {
-            addr: ConfigListenAddr::unix_from_path(path),
-            ssl: None,
-        })
+        ServerBuilder::new().http_unix(path)
     }
 
     /// Builds a server from a [`ServerConfig`].
     pub fn new(config: ServerConfig) -> Result<Server, BoxError> {
-        Server::with_settings(config, Settings::default())
+        ServerBuilder::new().build(config)
     }
 
     /// A builder for servers with custom limits and deadlines.
@@ -136,7 +127,7 @@ impl Server {
         listener: L,
         ssl_config: Option<SslConfig>,
     ) -> Result<Server, BoxError> {
-        Server::start(listener.into(), ssl_config, None, Settings::default())
+        ServerBuilder::new().from_listener(listener, ssl_config)
     }
 
     pub(crate) fn start(

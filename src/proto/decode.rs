@@ -20,6 +20,7 @@
 
 use super::error::ProtoError;
 use super::head::BodyKind;
+use crate::types::is_tchar;
 
 /// Longest chunk-size line (size, extensions, CRLF) we accept.
 const MAX_CHUNK_LINE: usize = 4 * 1024;
@@ -364,11 +365,6 @@ fn hex_value(b: u8) -> Option<u8> {
         b'A'..=b'F' => Some(b - b'A' + 10),
         _ => None,
     }
-}
-
-/// `tchar` of RFC 9110 §5.6.2.
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 #[cfg(test)]

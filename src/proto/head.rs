@@ -21,7 +21,7 @@
 use std::mem::MaybeUninit;
 
 use super::error::ProtoError;
-use crate::types::{HTTPVersion, Header, Method};
+use crate::types::{is_tchar, is_token, trim_ows, HTTPVersion, Header, Method};
 
 /// Limits applied while parsing a request head. Configuration, passed in by reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -298,11 +298,6 @@ fn diagnose_field_lines(buf: &[u8], start: usize) -> &'static str {
     "malformed header field"
 }
 
-/// `tchar` of RFC 9110 §5.6.2.
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
 /// Why a parsed field was refused (its name is a token: httparse checked it).
 fn field_error(value: &[u8]) -> &'static str {
     if !value.is_ascii() {
@@ -322,17 +317,6 @@ fn is_forbidden_value_byte(b: u8) -> bool {
 /// Splits a list-valued field (RFC 9110 §5.6.1) into trimmed elements, empty ones included.
 fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
     value.split(|&b| b == b',').map(trim_ows)
-}
-
-/// Removes optional whitespace (RFC 9110 §5.6.3) from both ends.
-fn trim_ows(mut v: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = v {
-        v = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = v {
-        v = rest;
-    }
-    v
 }
 
 /// `Content-Length = 1*DIGIT` (RFC 9110 §8.6), without overflow.
@@ -407,7 +391,7 @@ impl Framing {
                     Some(i) => (trim_ows(&coding[..i]), true),
                     None => (coding, false),
                 };
-                if coding_name.is_empty() || !coding_name.iter().all(|&b| is_tchar(b)) {
+                if !is_token(coding_name) {
                     return Err(ProtoError::BadRequest("invalid Transfer-Encoding value"));
                 }
                 if coding_name.eq_ignore_ascii_case(b"chunked") {

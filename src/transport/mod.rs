@@ -9,7 +9,7 @@
 //! - Reads and writes go through `&Stream`, so the event loop and a handler may hold the same
 //!   stream; the connection's state machine guarantees one reader and one writer at a time.
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::Shutdown;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::time::{Duration, Instant};
@@ -49,14 +49,9 @@ impl Stream {
     /// Reads without blocking (`WouldBlock` when nothing is there).
     pub(crate) fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            // rustix issues the system call directly: no libc wrapper and its thread
-            // cancellation bookkeeping around every read (measurable on the per-request path).
-            Stream::Tcp(s) => match rustix::net::recv(s, buf, rustix::net::RecvFlags::empty()) {
-                Ok((n, _)) => Ok(n),
-                Err(e) => Err(e.into()),
-            },
+            Stream::Tcp(s) => recv(s, buf),
             #[cfg(unix)]
-            Stream::Unix(s) => (&*s).read(buf),
+            Stream::Unix(s) => recv(s, buf),
             #[cfg(any(feature = "ssl-rustls", feature = "ssl-openssl"))]
             Stream::Tls(s) => s.read(buf),
         }
@@ -65,12 +60,9 @@ impl Stream {
     /// Writes without blocking (`WouldBlock` when the socket buffer is full).
     pub(crate) fn write(&self, buf: &[u8]) -> io::Result<usize> {
         match self {
-            // Like `read`. NOSIGNAL: a peer that went away is an `EPIPE` error, never a signal.
-            Stream::Tcp(s) => {
-                rustix::net::send(s, buf, rustix::net::SendFlags::NOSIGNAL).map_err(Into::into)
-            }
+            Stream::Tcp(s) => send(s, buf),
             #[cfg(unix)]
-            Stream::Unix(s) => (&*s).write(buf),
+            Stream::Unix(s) => send(s, buf),
             #[cfg(any(feature = "ssl-rustls", feature = "ssl-openssl"))]
             Stream::Tls(s) => s.write(buf),
         }
@@ -210,6 +202,20 @@ impl AsFd for Stream {
             Stream::Tls(s) => s.socket().as_fd(),
         }
     }
+}
+
+/// `recv(2)` on a stream socket, straight through rustix (no libc wrapper).
+fn recv(socket: impl AsFd, buf: &mut [u8]) -> io::Result<usize> {
+    match rustix::net::recv(socket, buf, rustix::net::RecvFlags::empty()) {
+        Ok((n, _)) => Ok(n),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `send(2)` on a stream socket with `MSG_NOSIGNAL`: a peer that went away is an `EPIPE`
+/// error, never a `SIGPIPE` (also for unix sockets, where `write(2)` would raise one).
+fn send(socket: impl AsFd, buf: &[u8]) -> io::Result<usize> {
+    rustix::net::send(socket, buf, rustix::net::SendFlags::NOSIGNAL).map_err(Into::into)
 }
 
 /// Writes all of `buf`, waiting for writability whenever the socket is full, each wait up to

@@ -42,9 +42,14 @@ const TCHAR: [bool; 256] = {
     table
 };
 
+/// Is `b` an RFC 9110 `tchar` (§5.6.2)?
+pub(crate) fn is_tchar(b: u8) -> bool {
+    TCHAR[usize::from(b)]
+}
+
 /// Is `bytes` a non-empty RFC 9110 `token` (§5.6.2), i.e. a valid field name or method?
 pub(crate) fn is_token(bytes: &[u8]) -> bool {
-    !bytes.is_empty() && bytes.iter().all(|&b| TCHAR[usize::from(b)])
+    !bytes.is_empty() && bytes.iter().all(|&b| is_tchar(b))
 }
 
 /// May `bytes` be sent as a field value?
@@ -60,7 +65,7 @@ pub(crate) fn is_valid_field_value(bytes: &[u8]) -> bool {
 }
 
 /// Strips optional whitespace (SP / HTAB, RFC 9110 §5.6.3) from both ends.
-fn trim_ows(mut bytes: &[u8]) -> &[u8] {
+pub(crate) fn trim_ows(mut bytes: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = bytes {
         bytes = rest;
     }
