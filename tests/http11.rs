@@ -467,15 +467,20 @@ fn recv_timeout_returns_a_request_that_arrives_during_the_wait() {
     let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
     let addr = server.server_addr().to_ip().unwrap();
     let sender = std::thread::spawn(move || {
+        // Pacing only: lets the receiver be waiting first (the test passes either way).
+        std::thread::sleep(std::time::Duration::from_millis(100));
         let mut c = support::Client::connect(addr);
         c.send("GET /late HTTP/1.1\r\nHost: t\r\n\r\n");
         c.read_response().unwrap().status()
     });
+    let start = std::time::Instant::now();
     let rq = server
         .recv_timeout(support::WAIT)
         .unwrap()
         .expect("request within the timeout");
     assert_eq!(rq.url(), "/late");
+    // Returned when the request came, not when the wait ran out.
+    assert!(start.elapsed() < support::WAIT / 2, "{:?}", start.elapsed());
     rq.respond(Response::empty(202)).unwrap();
     assert_eq!(sender.join().unwrap(), 202);
 }

@@ -372,9 +372,14 @@ fn a_thread_collecting_requests_gets_the_next_one_while_another_thread_leads() {
     );
     assert_eq!(c.read_response().unwrap().body_str(), "/zero");
     assert_eq!(c.read_response().unwrap().body_str(), "/one");
-    for _ in 0..2 {
-        server.unblock();
-    }
+    // Unblock until both threads have left recv() (bounded), then join them.
+    assert!(
+        support::wait_until(WAIT, || {
+            server.unblock();
+            threads.iter().all(|t| t.is_finished())
+        }),
+        "the receiving threads did not leave recv() after unblock()"
+    );
     for t in threads {
         t.join().unwrap();
     }

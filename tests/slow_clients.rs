@@ -262,7 +262,12 @@ fn slow_bodies_fail_with_timed_out_and_get_408_while_a_normal_client_is_served()
         let timed_out = timed_out.clone();
         let other_errors = other_errors.clone();
         readers.push(thread::spawn(move || loop {
-            let next = bodies.lock().unwrap().recv();
+            // Bounded: the readers end when the server (holding the sender) is gone, or after
+            // a minute at most.
+            let next = bodies
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .recv_timeout(Duration::from_secs(60));
             let Ok(mut rq) = next else { return };
             let mut sink = Vec::new();
             match rq.as_reader().read_to_end(&mut sink) {
@@ -323,7 +328,11 @@ fn slow_bodies_fail_with_timed_out_and_get_408_while_a_normal_client_is_served()
         "slow bodies: {CROWD} clients cut off in {took:?} ({} answered 408); normal client answered {during} times meanwhile",
         crowd.answered_with(408)
     );
+    // The server (and with it the readers' channel) goes; a reader that panicked says so.
     drop(srv);
+    for reader in readers {
+        reader.join().expect("a body reader panicked");
+    }
 }
 
 #[test]
@@ -543,21 +552,27 @@ fn a_streamed_response_to_a_client_that_stopped_reading_frees_its_handler_at_the
         server.addr(),
         "GET /stream?bytes=67108864 HTTP/1.1\r\nHost: t\r\n\r\n",
     );
-    let (result, took) = outcome
-        .recv_timeout(Duration::from_secs(20))
-        .expect("the handler is still writing to a client that stopped reading");
-    let err = result.expect_err("a response nobody reads cannot complete");
-    assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
-    assert!(
-        took < Duration::from_secs(15),
-        "gave up only after {took:?}"
-    );
+    expect_cut_off(&outcome, "a client that stopped reading");
     // The one handler thread serves others again, and the stalled connection is gone.
     assert_served(&server);
     assert!(
         wait_until(WAIT, || server.server.num_connections() <= 1),
         "{} connections open",
         server.server.num_connections()
+    );
+}
+
+/// The outcome of `streaming_server`'s next response must be a `TimedOut` failure, reported
+/// well within 15 s: the handler gave up on `who` and is free again.
+fn expect_cut_off(outcome: &mpsc::Receiver<(std::io::Result<()>, Duration)>, who: &str) {
+    let (result, took) = outcome
+        .recv_timeout(Duration::from_secs(20))
+        .unwrap_or_else(|_| panic!("the handler is still streaming to {who}"));
+    let err = result.expect_err("a response the client does not take cannot complete");
+    assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+    assert!(
+        took < Duration::from_secs(15),
+        "{who}: cut off only after {took:?}"
     );
 }
 
@@ -614,15 +629,7 @@ fn a_client_reading_slower_than_the_minimum_rate_is_cut_off_and_frees_its_handle
         }
         (got, false)
     });
-    let (result, took) = outcome
-        .recv_timeout(Duration::from_secs(20))
-        .expect("the handler is still streaming to a client below the minimum rate");
-    let err = result.expect_err("a response read that slowly must not complete");
-    assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
-    assert!(
-        took < Duration::from_secs(15),
-        "cut off only after {took:?}"
-    );
+    expect_cut_off(&outcome, "a client below the minimum rate");
     let (got, ended) = reader.join().unwrap();
     assert!(ended, "the slow client's connection was not closed");
     assert!(

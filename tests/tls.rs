@@ -389,6 +389,12 @@ fn run_tool(program: &str, args: &[&str], input: &[u8]) -> Option<(String, Strin
     {
         Ok(child) => child,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            // `.ci/run` lists the tools it installed: there a missing one fails the test.
+            let required = std::env::var("TINY_HTTP_REQUIRE_TOOLS").unwrap_or_default();
+            assert!(
+                !required.split_whitespace().any(|tool| tool == program),
+                "`{program}` is required here (TINY_HTTP_REQUIRE_TOOLS) but not installed"
+            );
             eprintln!("NOTE: `{program}` is not installed; skipping this client");
             return None;
         }
@@ -508,10 +514,11 @@ fn a_client_that_does_not_trust_the_root_fails_its_handshake() {
 }
 
 #[test]
+#[ignore = "needs chromium: cargo test --features ssl-rustls --test tls -- --ignored"]
 fn headless_chromium_loads_pages_over_tls() {
     // A browser as the client: Chromium offers h2 first in ALPN, sends its own header set,
     // and keeps the connection alive between the two pages. Not installed by `.ci/run` (it is
-    // large); run where it is (`apt-get install chromium`), skipped with a note elsewhere.
+    // large), so it only runs when asked for (`--ignored`), where Chromium is installed.
     // The certificate is not what is tested here (curl checks it above), so it is not verified.
     let srv = tls_server();
     let port = srv.addr().port();
@@ -820,12 +827,6 @@ fn chunked_and_100_continue_uploads() {
         "{body}"
     );
     assert!(body.ends_with("body=hello world"), "{body}");
-    assert!(
-        r.body_str().ends_with("len=11 sum=".to_string().as_str())
-            || r.body_str().contains("body=hello world"),
-        "{}",
-        r.body_str()
-    );
 
     c.send("POST /continue HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 9\r\n\r\n");
     let interim = c.read_head().unwrap();

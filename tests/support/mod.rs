@@ -295,7 +295,15 @@ impl<S: Read + Write> Conn<S> {
 
     /// Reads until EOF (or an error such as reset) and returns everything received.
     pub fn read_to_close(&mut self) -> io::Result<Vec<u8>> {
+        // Bounded as a whole, not only per read: a server trickling bytes fails the test.
+        let deadline = Instant::now() + WAIT;
         loop {
+            if Instant::now() > deadline {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the peer kept sending instead of closing",
+                ));
+            }
             match self.fill() {
                 Ok(0) => break,
                 Ok(_) => {}
@@ -778,12 +786,17 @@ where
 impl<S: Read + Write> Conn<S> {
     /// Reads the next final response, skipping interim (1xx) ones such as `100 Continue`.
     pub fn read_final_response(&mut self) -> io::Result<RawResponse> {
-        loop {
+        // A handful of interim responses at most (one per request, in practice).
+        for _ in 0..8 {
             let r = self.read_response()?;
             if !(100..200).contains(&r.status()) {
                 return Ok(r);
             }
         }
+        Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "too many interim responses",
+        ))
     }
 }
 
