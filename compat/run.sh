@@ -1,25 +1,35 @@
 #!/usr/bin/env bash
-# Runs the test suites of real crates built on tiny_http 0.12 against this checkout, through
-# `[patch.crates-io]`, exactly as a user would switch: rouille 3.6 and upstream tiny_http
-# 0.12.0's own tests/ (built as an external test crate). Nothing is copied into this
-# repository: the sources are fetched from crates.io into a scratch directory at run time.
+# Switches real crates built on tiny_http 0.12 to this checkout exactly as a user would, and
+# runs their test suites:
 #
-#   compat/run.sh            # all suites
-#   compat/run.sh rouille    # one suite (rouille | upstream)
+#   1. the crate's published source, with its published Cargo.lock;
+#   2. `[patch.crates-io] tiny_http = { path = "<this checkout>" }` added to its Cargo.toml;
+#   3. `cargo update -p tiny_http` (the README's command; nothing else in the lock may move
+#      except what our dependencies need) -- a "patch ... was not used" warning is a failure;
+#   4. `cargo test --locked`.
+#
+# Suites: rouille 3.6.2, minreq 2.14.1, bitreq 0.4.3, metrics_server 0.17.0 (lock files and
+# test suites), and upstream tiny_http 0.12.0's own tests/ built as an external test crate
+# against this checkout.
+#
+#   compat/run.sh                   # every suite
+#   compat/run.sh rouille upstream  # some
+#   COMPAT_SWITCH_ONLY=1 compat/run.sh   # only steps 1-3 (no builds): does every lock switch?
 #
 # Needs network access to crates.io. Not part of .ci/run, so that a registry outage cannot
-# fail CI; run it before a release or after changing behaviour users rely on.
+# fail CI; run it before a release and after changing dependencies or behaviour users rely on.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 work="${COMPAT_DIR:-$(mktemp -d -t tiny-http-compat.XXXXXX)}"
-suites=("${@:-rouille upstream}")
-suites=(${suites[@]})
+all=(rouille minreq bitreq metrics_server upstream)
+suites=("${@:-${all[@]}}")
 export CARGO_TARGET_DIR="$work/target"
+mkdir -p "$work"
 
 fetch() { # fetch <crate> <version>: prints the unpacked source directory
     local crate=$1 version=$2 dir="$work/fetch-$1"
     rm -rf "$dir" && mkdir -p "$dir/src" && echo "" > "$dir/src/lib.rs"
-    printf '[package]\nname = "fetch-%s"\nversion = "0.0.0"\nedition = "2021"\n[dependencies]\n%s = "=%s"\n' \
+    printf '[package]\nname = "fetch-%s"\nversion = "0.0.0"\nedition = "2021"\n[dependencies]\n%s = "=%s"\n[workspace]\n' \
         "$crate" "$crate" "$version" > "$dir/Cargo.toml"
     (cd "$dir" && cargo fetch -q)
     local src
@@ -28,33 +38,55 @@ fetch() { # fetch <crate> <version>: prints the unpacked source directory
     dirname "$src"
 }
 
-patch_to_here() { # patch_to_here <Cargo.toml>
-    printf '\n[patch.crates-io]\ntiny_http = { path = "%s" }\n' "$here" >> "$1"
+# switch <dir>: the user's steps 2 and 3 on the published lock; fails when cargo does not
+# use the patch.
+switch() {
+    local dir=$1
+    [ -f "$dir/Cargo.lock" ] || { echo "no published Cargo.lock in $dir"; return 1; }
+    printf '\n[patch.crates-io]\ntiny_http = { path = "%s" }\n' "$here" >> "$dir/Cargo.toml"
+    local log
+    log=$(cd "$dir" && cargo update -p tiny_http 2>&1) || { echo "$log"; return 1; }
+    echo "$log" | sed 's/^/    /'
+    if echo "$log" | grep -q "was not used in the crate graph"; then
+        echo "FAIL: cargo did not use the patch (see above)"
+        return 1
+    fi
+    if ! (cd "$dir" && cargo tree --locked -e normal,dev -i tiny_http 2>/dev/null | head -1 | grep -q "$here"); then
+        echo "FAIL: the lock does not point tiny_http at $here"
+        return 1
+    fi
+    echo "    switched: tiny_http -> $here"
+}
+
+# crate_suite <crate> <version>: published source and lock, switch, test.
+crate_suite() {
+    local crate=$1 version=$2 src dir="$work/$1"
+    src=$(fetch "$crate" "$version")
+    rm -rf "$dir" && cp -r "$src" "$dir" && chmod -R u+w "$dir"
+    switch "$dir" || return 1
+    [ -n "${COMPAT_SWITCH_ONLY:-}" ] && return 0
+    (cd "$dir" && cargo test --locked)
 }
 
 status=0
 for suite in "${suites[@]}"; do
     echo "==> $suite"
     case $suite in
-        rouille)
-            src=$(fetch rouille 3.6.2)
-            rm -rf "$work/rouille" && cp -r "$src" "$work/rouille" && chmod -R u+w "$work/rouille"
-            rm -f "$work/rouille/Cargo.lock"
-            patch_to_here "$work/rouille/Cargo.toml"
-            (cd "$work/rouille" && cargo tree -i tiny_http | head -1 | grep -q "$here") \
-                || { echo "patch not applied"; exit 1; }
-            (cd "$work/rouille" && cargo test) || status=1
-            ;;
+        rouille) crate_suite rouille 3.6.2 || status=1 ;;
+        minreq) crate_suite minreq 2.14.1 || status=1 ;;
+        bitreq) crate_suite bitreq 0.4.3 || status=1 ;;
+        metrics_server) crate_suite metrics_server 0.17.0 || status=1 ;;
         upstream)
+            [ -n "${COMPAT_SWITCH_ONLY:-}" ] && continue
             src=$(fetch tiny_http 0.12.0)
             dir="$work/upstream-tests"
             rm -rf "$dir" && mkdir -p "$dir/src" && echo "" > "$dir/src/lib.rs"
             cp -r "$src/tests" "$dir/tests" && chmod -R u+w "$dir"
-            printf '[package]\nname = "upstream-tests"\nversion = "0.0.0"\nedition = "2018"\n[dependencies]\ntiny_http = { path = "%s" }\n[dev-dependencies]\nrustc-serialize = "0.3"\nsha1 = "0.6.0"\nfdlimit = "0.1"\n' \
+            printf '[package]\nname = "upstream-tests"\nversion = "0.0.0"\nedition = "2018"\n[dependencies]\ntiny_http = { path = "%s" }\n[dev-dependencies]\nrustc-serialize = "0.3"\nsha1 = "0.6.0"\nfdlimit = "0.1"\n[workspace]\n' \
                 "$here" > "$dir/Cargo.toml"
             (cd "$dir" && cargo test) || status=1
             ;;
-        *) echo "unknown suite: $suite (rouille | upstream)"; exit 2 ;;
+        *) echo "unknown suite: $suite (${all[*]})"; exit 2 ;;
     esac
 done
 echo "compat: $([ $status = 0 ] && echo all suites passed || echo FAILURES) (scratch dir: $work)"

@@ -1,8 +1,11 @@
-//! A static file server for the current directory.
+//! A static file server for a directory (the current one by default).
 //!
-//! Run with `cargo run --release --example serve-root [PORT]` (default port 8000) and open
-//! the printed address. Files are streamed from disk with `Response::from_file`; a directory
+//! Run with `cargo run --release --example serve-root` and open the printed address
+//! (`http://127.0.0.1:8000/` by default; `--port`, `--bind` and a directory change it). Files are streamed from disk with `Response::from_file`; a directory
 //! serves its `index.html`. Paths containing `..` are refused, missing files get 404.
+
+#[path = "support/cli.rs"]
+mod cli;
 
 use std::fs::File;
 use std::path::{Component, Path, PathBuf};
@@ -102,16 +105,33 @@ fn handle(root: &Path, request: &Request) -> tiny_http::ResponseBox {
     }
 }
 
+const USAGE: &str = "usage: serve-root [--port PORT] [--bind ADDR] [DIR]
+
+Serves the files under DIR (default: the current directory) over HTTP.
+
+  --port PORT   port to listen on (default 8000; 0 picks a free one)
+  --bind ADDR   address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
+  -h, --help    print this help";
+
 fn main() {
-    let port = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "8000".to_string());
-    let root = std::env::current_dir().expect("current directory");
-    let server = Arc::new(Server::http(format!("0.0.0.0:{port}")).expect("bind"));
+    let options = cli::parse(USAGE, 8000, &[], 1);
+    cli::init_logging();
+    let root = match options.positional.first() {
+        Some(dir) => PathBuf::from(dir),
+        None => std::env::current_dir()
+            .unwrap_or_else(|e| cli::die("cannot read the current directory", e)),
+    };
+    if !root.is_dir() {
+        cli::fail(USAGE, format_args!("not a directory: {}", root.display()));
+    }
+    let server = match Server::http(options.addr) {
+        Ok(server) => Arc::new(server),
+        Err(e) => cli::die(format_args!("cannot listen on {}", options.addr), e),
+    };
     println!(
-        "Serving {} on http://{}",
+        "Serving {} on {}",
         root.display(),
-        server.server_addr()
+        cli::url(&server.server_addr())
     );
 
     let workers: Vec<_> = (0..4)

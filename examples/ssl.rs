@@ -1,35 +1,42 @@
-//! Serves HTTPS: `cargo run --example ssl --features ssl-rustls`.
+//! Serves HTTPS: `cargo run --example ssl --features ssl-rustls` (or `ssl-openssl`).
 //!
 //! Without arguments a self-signed certificate for `localhost` is generated at start-up and
 //! written next to the system's temporary files, so that curl can trust it. Give your own with
 //! `--cert chain.pem --key key.pem` (leaf first, then intermediates; the key in PKCS#8,
-//! PKCS#1 or SEC1 PEM form), and the address with `--addr 0.0.0.0:8443`.
+//! PKCS#1 or SEC1 PEM form), and the address with `--port` and `--bind`.
+
+#[path = "support/cli.rs"]
+mod cli;
 
 use tiny_http::{Response, Server, SslConfig};
 
-fn main() {
-    let mut cert_path = None;
-    let mut key_path = None;
-    let mut addr = String::from("127.0.0.1:8443");
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || {
-            args.next()
-                .unwrap_or_else(|| usage(&format!("{arg} needs a value")))
-        };
-        match arg.as_str() {
-            "--cert" => cert_path = Some(value()),
-            "--key" => key_path = Some(value()),
-            "--addr" => addr = value(),
-            "-h" | "--help" => usage(""),
-            other => usage(&format!("unknown argument {other}")),
-        }
-    }
+const USAGE: &str = "usage: ssl [--port PORT] [--bind ADDR] [--cert CHAIN.pem --key KEY.pem]
 
-    let (ssl, trust) = match (cert_path, key_path) {
+Serves HTTPS; without --cert and --key, with a self-signed certificate for localhost.
+
+  --port PORT        port to listen on (default 8443; 0 picks a free one)
+  --bind ADDR        address to listen on (default 127.0.0.1)
+  --cert CHAIN.pem   certificate chain, leaf first
+  --key KEY.pem      private key (PKCS#8, PKCS#1 or SEC1)
+  -h, --help         print this help";
+
+fn main() {
+    let options = cli::parse(USAGE, 8443, &["--cert", "--key"], 0);
+    cli::init_logging();
+    let get = |name: &str| {
+        options
+            .extra
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+
+    let (ssl, trust) = match (get("--cert"), get("--key")) {
         (Some(cert), Some(key)) => {
             let read = |path: &str| {
-                std::fs::read(path).unwrap_or_else(|e| usage(&format!("cannot read {path}: {e}")))
+                std::fs::read(path)
+                    .unwrap_or_else(|e| cli::die(format_args!("cannot read {path}"), e))
             };
             let config = SslConfig {
                 certificate: read(&cert),
@@ -39,30 +46,38 @@ fn main() {
         }
         (None, None) => {
             let generated = rcgen::generate_simple_self_signed(vec!["localhost".into()])
-                .expect("generating a certificate");
+                .unwrap_or_else(|e| cli::die("cannot generate a certificate", e));
             let pem = generated.cert.pem();
             let path = std::env::temp_dir().join("tiny-http-example-cert.pem");
-            std::fs::write(&path, &pem).expect("writing the certificate");
+            if let Err(e) = std::fs::write(&path, &pem) {
+                cli::die(format_args!("cannot write {}", path.display()), e);
+            }
             let config = SslConfig {
                 certificate: pem.into_bytes(),
                 private_key: generated.key_pair.serialize_pem().into_bytes(),
             };
             (config, format!("--cacert {}", path.display()))
         }
-        _ => usage("--cert and --key go together"),
+        _ => cli::fail(USAGE, "--cert and --key go together"),
     };
 
-    let server = match Server::https(addr.as_str(), ssl) {
-        Ok(server) => server,
-        Err(e) => {
-            eprintln!("cannot start the server: {e}");
-            std::process::exit(1);
-        }
+    let server = Server::https(options.addr, ssl)
+        .unwrap_or_else(|e| cli::die(format_args!("cannot serve HTTPS on {}", options.addr), e));
+    let addr = server
+        .server_addr()
+        .to_ip()
+        .expect("a TCP server has an IP address");
+    let host = if addr.ip().is_loopback() || addr.ip().is_unspecified() {
+        "localhost".to_string()
+    } else {
+        addr.ip().to_string()
     };
-    let port = server.server_addr().to_ip().map_or(0, |a| a.port());
-    println!("Serving HTTPS on {}. Try:", server.server_addr());
-    println!("    curl {trust} https://localhost:{port}/");
-    println!("    curl {trust} --data-binary @Cargo.toml https://localhost:{port}/echo");
+    println!("Serving HTTPS on {addr}. Try:");
+    println!("    curl {trust} https://{host}:{}/", addr.port());
+    println!(
+        "    curl {trust} --data-binary @Cargo.toml https://{host}:{}/echo",
+        addr.port()
+    );
 
     for mut request in server.incoming_requests() {
         let mut body = Vec::new();
@@ -86,12 +101,4 @@ fn main() {
             eprintln!("responding: {e}");
         }
     }
-}
-
-fn usage(problem: &str) -> ! {
-    if !problem.is_empty() {
-        eprintln!("{problem}");
-    }
-    eprintln!("usage: ssl [--addr HOST:PORT] [--cert CHAIN.pem --key KEY.pem]");
-    std::process::exit(2);
 }

@@ -1,10 +1,14 @@
 //! A websocket echo server built on `Request::upgrade`.
 //!
-//! Run with `cargo run --example websockets [PORT]` (default 9966) and open the printed
-//! address in a browser: the page opens a websocket to `/ws` and shows what comes back.
+//! Run with `cargo run --example websockets` and open the address it prints in a browser
+//! (`http://127.0.0.1:9966/` by default; `--port` and `--bind` change it): the page opens a
+//! websocket to `/ws` and shows what comes back.
 //!
 //! The handshake uses `sha1_smol` and `base64`; the frame codec below is deliberately minimal
 //! (RFC 6455 §5: masking, 7/16/64-bit lengths, fragmentation, ping/pong, close).
+
+#[path = "support/cli.rs"]
+mod cli;
 
 use std::io;
 use std::sync::Arc;
@@ -236,12 +240,22 @@ fn handle(request: Request) {
     }
 }
 
+const USAGE: &str = "usage: websockets [--port PORT] [--bind ADDR]
+
+A websocket echo server: open the printed address in a browser.
+
+  --port PORT   port to listen on (default 9966; 0 picks a free one)
+  --bind ADDR   address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
+  -h, --help    print this help";
+
 fn main() {
-    let port = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "9966".to_string());
-    let server = Arc::new(Server::http(format!("0.0.0.0:{port}")).expect("bind"));
-    println!("Websocket echo on http://{}/", server.server_addr());
+    let options = cli::parse(USAGE, 9966, &[], 0);
+    cli::init_logging();
+    let server = match Server::http(options.addr) {
+        Ok(server) => Arc::new(server),
+        Err(e) => cli::die(format_args!("cannot listen on {}", options.addr), e),
+    };
+    println!("Websocket echo on {}", cli::url(&server.server_addr()));
 
     let workers: Vec<_> = (0..2)
         .map(|_| {
@@ -265,7 +279,7 @@ mod tests {
         // RFC 6455 §1.3.
         assert_eq!(
             super::accept_key("dGhlIHNhbXBsZSBub25jZQ=="),
-            "s3pPLMBZ+xMS9Xa/bKP0aUKdxv0="
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
         );
     }
 }

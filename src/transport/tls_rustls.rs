@@ -151,6 +151,9 @@ pub(crate) fn config_from_pem(ssl: &SslConfig) -> Result<TlsConfig, io::Error> {
             "TLS private key: no usable PEM private key (PKCS#8, PKCS#1 RSA or SEC1 EC) found: {e}"
         ))
     })?;
+    // ring has no post-quantum key exchange, hence its provider is deprecated from rustls
+    // 0.23.48 on; it is kept because it builds with a C compiler alone (no cmake, no NASM).
+    #[allow(deprecated)]
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
