@@ -1,5 +1,5 @@
-//! Server configuration: the frozen upstream structs ([`ServerConfig`], [`SslConfig`]) and the
-//! internal settings (limits and deadlines) the runtime is driven by.
+//! Server configuration: the frozen upstream structs ([`ServerConfig`], [`SslConfig`]) and
+//! [`ServerBuilder`], which sets the runtime's limits and deadlines.
 
 use std::net::ToSocketAddrs;
 #[cfg(unix)]
@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::listen::{ConfigListenAddr, Listener};
-use crate::proto::head::HeadLimits;
+use crate::runtime::Settings;
 use crate::server::BoxError;
 use crate::Server;
 
@@ -39,71 +39,6 @@ pub struct SslConfig {
     pub certificate: Vec<u8>,
     /// The private key in PEM (PKCS#8, PKCS#1 or SEC1).
     pub private_key: Vec<u8>,
-}
-
-/// Deadlines the runtime enforces on every connection. `None` disables one.
-#[derive(Debug, Clone)]
-pub(crate) struct Timeouts {
-    /// From the first byte of a request head to its end (slowloris).
-    pub(crate) head: Option<Duration>,
-    /// A keep-alive connection with no request in progress.
-    pub(crate) idle: Option<Duration>,
-    /// Longest wait for the next bytes of a request body.
-    pub(crate) body_stall: Option<Duration>,
-    /// Minimum average body rate (bytes/s) once `grace` has passed (slow POST).
-    pub(crate) min_body_rate: Option<(u64, Duration)>,
-    /// Longest wait for the socket to accept more response bytes.
-    pub(crate) write_stall: Option<Duration>,
-    /// Minimum average rate (bytes/s) at which a client that makes us wait must accept a
-    /// streamed response, once `grace` has passed (slow read).
-    pub(crate) min_write_rate: Option<(u64, Duration)>,
-    /// How long a closing connection is drained so the client sees our last response.
-    pub(crate) linger: Duration,
-    /// From accepting a TLS connection to the end of its handshake.
-    pub(crate) handshake: Option<Duration>,
-}
-
-impl Default for Timeouts {
-    fn default() -> Self {
-        Timeouts {
-            head: Some(Duration::from_secs(30)),
-            idle: Some(Duration::from_secs(75)),
-            body_stall: Some(Duration::from_secs(60)),
-            min_body_rate: Some((256, Duration::from_secs(10))),
-            write_stall: Some(Duration::from_secs(60)),
-            min_write_rate: Some((256, Duration::from_secs(30))),
-            linger: Duration::from_secs(2),
-            handshake: Some(Duration::from_secs(10)),
-        }
-    }
-}
-
-/// Everything the runtime needs besides the listener.
-#[derive(Debug, Clone)]
-pub(crate) struct Settings {
-    pub(crate) limits: HeadLimits,
-    pub(crate) timeouts: Timeouts,
-    /// Most open connections; at the limit new ones wait in the listen backlog.
-    pub(crate) max_connections: usize,
-    /// Most requests of one connection handed out and not yet answered; beyond, the
-    /// connection is not read until responses catch up (pipelining back-pressure).
-    pub(crate) max_in_flight: u64,
-    /// TLS: every accepted TCP connection starts a handshake with this configuration.
-    #[cfg(any(feature = "ssl-rustls", feature = "ssl-openssl"))]
-    pub(crate) tls: Option<crate::transport::tls::TlsConfig>,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            limits: HeadLimits::default(),
-            timeouts: Timeouts::default(),
-            max_connections: 100_000,
-            max_in_flight: 32,
-            #[cfg(any(feature = "ssl-rustls", feature = "ssl-openssl"))]
-            tls: None,
-        }
-    }
 }
 
 /// Builds a [`Server`] with limits and deadlines of your choosing: the options the frozen
@@ -143,20 +78,20 @@ impl ServerBuilder {
     /// Longest request line (method, target and version), in bytes; a longer one is answered
     /// `414 URI Too Long`. Default is 16 KiB.
     pub fn max_request_line(mut self, bytes: usize) -> Self {
-        self.settings.limits.max_request_line = bytes;
+        self.settings.read.head.max_request_line = bytes;
         self
     }
 
     /// Largest request head (request line and all header fields), in bytes; a larger one is
     /// answered `431 Request Header Fields Too Large`. Default is 64 KiB.
     pub fn max_head_size(mut self, bytes: usize) -> Self {
-        self.settings.limits.max_head_size = bytes;
+        self.settings.read.head.max_head_size = bytes;
         self
     }
 
     /// Most header fields in one request; more are answered `431`. Default is 128.
     pub fn max_headers(mut self, count: usize) -> Self {
-        self.settings.limits.max_headers = count;
+        self.settings.read.head.max_headers = count;
         self
     }
 
@@ -164,14 +99,14 @@ impl ServerBuilder {
     /// `413 Content Too Large` before the handler sees the request; a chunked body that grows
     /// past it makes the body reader fail with `InvalidData`. Default is `None` (no limit).
     pub fn max_body_size(mut self, bytes: Option<u64>) -> Self {
-        self.settings.limits.max_body_size = bytes;
+        self.settings.read.head.max_body_size = bytes;
         self
     }
 
     /// Refuse HTTP/1.1 requests without a `Host` header with `400` (RFC 9112 §3.2 says they
     /// are invalid; upstream tiny_http and most servers accept them). Default is `false`.
     pub fn require_host(mut self, strict: bool) -> Self {
-        self.settings.limits.require_host = strict;
+        self.settings.read.head.require_host = strict;
         self
     }
 
@@ -188,21 +123,21 @@ impl ServerBuilder {
     /// Most requests of one connection handed to handlers and not yet answered. A client that
     /// pipelines more is simply not read until responses catch up. Default is 32.
     pub fn max_pipelined_requests(mut self, count: u32) -> Self {
-        self.settings.max_in_flight = u64::from(count.max(1));
+        self.settings.read.max_in_flight = u64::from(count.max(1));
         self
     }
 
     /// Time allowed from the first byte of a request head to its end. A client that is too
     /// slow (slowloris) gets `408 Request Timeout` and is disconnected. Default is 30 s.
     pub fn head_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.timeouts.head = enabled(timeout);
+        self.settings.read_timeouts.head = enabled(timeout);
         self
     }
 
     /// How long a keep-alive connection may stay idle (no request in progress) before the
     /// server closes it. Default is 75 s.
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.timeouts.idle = enabled(timeout);
+        self.settings.read_timeouts.idle = enabled(timeout);
         self
     }
 
@@ -210,7 +145,7 @@ impl ServerBuilder {
     /// `TimedOut`, and the connection closes after the response (`408` if the handler drops
     /// the request). Default is 60 s.
     pub fn body_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.timeouts.body_stall = enabled(timeout);
+        self.settings.read_timeouts.body_stall = enabled(timeout);
         self
     }
 
@@ -219,27 +154,49 @@ impl ServerBuilder {
     /// [`body_timeout`](Self::body_timeout). `None` disables it. Default is 256 bytes/s after
     /// a 10 s grace.
     ///
-    /// The clock starts when the handler first reads the body, so that an upload held back
-    /// by TCP flow control while it waited in the queue is not penalised. A slow client
-    /// therefore occupies the handler thread reading its body for about `grace`: with N
-    /// handler threads, N slow-POST clients delay other requests by up to `grace`. Shorten
-    /// `grace`, or run more handler threads, where that matters.
+    /// A body up to [`preread_body`](Self::preread_body) is received by the event loop before
+    /// the request is handed out: a slow sender of such a body holds no handler, and a
+    /// too-slow one is answered `408` by the server itself. For a larger body (or one whose
+    /// client waits for `100 Continue`) the clock starts when the handler first waits for
+    /// bytes, so that an upload held back by TCP flow control while it waited in the queue
+    /// is not penalised; such a slow client occupies the handler reading its body for about
+    /// `grace`.
     pub fn min_body_rate(mut self, rate: Option<(u64, Duration)>) -> Self {
-        self.settings.timeouts.min_body_rate = rate;
+        self.settings.read_timeouts.min_body_rate = rate;
+        self
+    }
+
+    /// Request bodies up to this many bytes (decoded) are received by the event loop before
+    /// the request is handed out, so that reading them never waits on the client: a slow
+    /// sender costs memory, never a handler thread. Larger bodies, and bodies whose client sent
+    /// `Expect: 100-continue`, are handed out at once and read at the client's pace. `0`
+    /// hands every body out at once. Default is 64 KiB.
+    pub fn preread_body(mut self, bytes: u64) -> Self {
+        self.settings.read.preread = bytes;
+        self
+    }
+
+    /// Response bytes a connection holds for its client before a handler streaming a body
+    /// (from a reader the library did not make) waits for the client to take some: the memory
+    /// a slow client costs, and how much of a streamed response a handler writes without
+    /// waiting. Bodies the library owns (`Response::from_file`, `from_data`, `from_string`)
+    /// and rendered responses up to 64 KiB never wait, whatever this is. Default is 256 KiB.
+    pub fn output_buffer(mut self, bytes: usize) -> Self {
+        self.settings.output_buffer = bytes.max(1);
         self
     }
 
     /// Longest wait for the client to accept more response bytes; past it the response is
     /// abandoned and the connection closed. Default is 60 s.
     pub fn write_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.timeouts.write_stall = enabled(timeout);
+        self.settings.write.stall = enabled(timeout);
         self
     }
 
-    /// Minimum average rate, in bytes per second, at which a client must accept a streamed
-    /// response (files, readers) once it has made the server wait and `grace`
-    /// has passed since: a slower client (slow-read attack) fails the response with
-    /// `TimedOut` and is disconnected, freeing the handler thread. `None` disables it.
+    /// Minimum average rate, in bytes per second, at which a client must accept response
+    /// bytes once it has made the server wait and `grace` has passed since: a slower client
+    /// (slow-read attack) is disconnected with a reset, its queued response dropped, and a
+    /// handler still streaming to it gets `TimedOut`. `None` disables it.
     /// Default is 256 bytes/s after a 30 s grace.
     ///
     /// Only the time the server spends waiting for the client counts, from the first time the
@@ -262,7 +219,7 @@ impl ServerBuilder {
     /// # drop(builder);
     /// ```
     pub fn min_write_rate(mut self, rate: Option<(u64, Duration)>) -> Self {
-        self.settings.timeouts.min_write_rate =
+        self.settings.write.min_rate =
             rate.map(|(rate, grace)| (rate, grace.max(Duration::from_secs(1))));
         self
     }
@@ -270,7 +227,7 @@ impl ServerBuilder {
     /// Time allowed for a TLS handshake, from accepting the connection; a client that stalls
     /// mid-handshake is disconnected without delaying anyone else. Default is 10 s.
     pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.timeouts.handshake = enabled(timeout);
+        self.settings.handshake_timeout = enabled(timeout);
         self
     }
 
@@ -279,6 +236,8 @@ impl ServerBuilder {
     /// server started by this builder then speaks HTTPS; any `SslConfig` passed later is
     /// ignored. Only HTTP/1.1 is served, so advertise at most `http/1.1` in ALPN.
     /// Default is no TLS (or the certificate of an `SslConfig`).
+    ///
+    /// Needs the `ssl-rustls` feature.
     ///
     /// ```no_run
     /// use std::sync::Arc;
@@ -292,24 +251,30 @@ impl ServerBuilder {
     /// # let _ = serve;
     /// ```
     #[cfg(feature = "ssl-rustls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ssl-rustls")))]
     pub fn rustls_config(mut self, config: std::sync::Arc<rustls::ServerConfig>) -> Self {
-        self.settings.tls = Some(config);
+        self.settings.tls = Some(crate::transport::TlsConfig::Rustls(config));
         self
     }
 
     /// Serves TLS with an OpenSSL acceptor you built yourself (ALPN, SNI callbacks, client
-    /// certificates), the `ssl-openssl` counterpart of `rustls_config`. Only when
-    /// `ssl-openssl` is the one TLS feature: with `ssl-rustls` also on, rustls serves TLS.
-    /// Every server started by this builder then speaks HTTPS; any `SslConfig` passed later is
-    /// ignored. Default is no TLS (or the certificate of an `SslConfig`).
-    #[cfg(all(feature = "ssl-openssl", not(feature = "ssl-rustls")))]
+    /// certificates), the `ssl-openssl` counterpart of `rustls_config`. It works whatever
+    /// other TLS feature is enabled (the features are additive: an `SslConfig` uses rustls
+    /// when `ssl-rustls` is on, but an acceptor is OpenSSL's). Every server started by this
+    /// builder then speaks HTTPS; any `SslConfig` passed later is ignored.
+    /// Default is no TLS (or the certificate of an `SslConfig`).
+    ///
+    /// Needs the `ssl-openssl` feature (or its alias `ssl`).
+    #[cfg(feature = "ssl-openssl")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ssl-openssl")))]
     pub fn openssl_acceptor(mut self, acceptor: std::sync::Arc<openssl::ssl::SslAcceptor>) -> Self {
-        self.settings.tls = Some(crate::transport::tls::TlsConfig(acceptor));
+        self.settings.tls = Some(crate::transport::TlsConfig::Openssl(acceptor));
         self
     }
 
     /// Starts an HTTPS server on `addr` with the certificate chain and key of `ssl`.
     #[cfg(any(feature = "ssl-rustls", feature = "ssl-openssl"))]
+    #[cfg_attr(docsrs, doc(cfg(any(feature = "ssl-rustls", feature = "ssl-openssl"))))]
     pub fn https<A: ToSocketAddrs>(self, addr: A, ssl: SslConfig) -> Result<Server, BoxError> {
         self.build(ServerConfig {
             addr: ConfigListenAddr::from_socket_addrs(addr)?,

@@ -3,8 +3,8 @@
 //!
 //! Outcomes are rendered with `Debug`, so two parses agree exactly when their renderings do.
 
-use crate::proto::decode;
-use crate::proto::head::{self, HeadLimits};
+use crate::proto::h1::decode;
+use crate::proto::h1::head::{self, HeadLimits};
 
 /// Limits small enough for short inputs to reach every limit (414, 431, 413).
 fn tight_limits() -> HeadLimits {

@@ -2,6 +2,7 @@
 #![deny(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 #![warn(unreachable_pub)]
 #![doc(test(attr(deny(warnings))))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 //! # tiny_http: a small, blocking HTTP/1.1 server on an event-driven core
 //!
 //! This crate implements the public API of [`tiny_http`](https://docs.rs/tiny_http/0.12) 0.12

@@ -1,44 +1,46 @@
-//! `Response<R>`: what a handler sends back, and the one routine that writes it.
+//! `Response<R>`: what a handler sends back, and how it is framed and handed to the runtime.
 //!
 //! ```text
 //! Response::from_*/new ──with_*/add_header──> Response<R>
-//!        │ Request::respond / upgrade / raw_print
-//!        ▼
-//! write_message(ctx, out)
-//!   1. drain additional_headers (non-blocking)
-//!   2. response_framing(HEAD?, status, version, length, threshold, upgrade?)
-//!   3. encode_head into a Vec ── invalid? ──> Err(InvalidInput), nothing written
-//!   4. body:  NoBody          -> head only
-//!             Length(n ≤ 16K) -> head + body in one write_all
-//!             Length(n)       -> head + first read, then 64 KiB reads; exactly n bytes
-//!             Chunked         -> head + first chunk, one chunk per read, last-chunk
-//!             CloseDelimited  -> head + raw reads until EOF (connection then closes)
-//!   5. flush -> Written { keep_alive }
+//!        │ Request::respond / upgrade                    │ raw_print (any Write)
+//!        ▼                                               ▼
+//! prepare(ctx): additional_headers, response_framing, encode_head ── invalid? ──> Err,
+//!               nothing sent (the runtime answers 500 in its place)
+//!        │
+//! deliver(ctx, reply):  NoBody, or a known length up to 64 KiB ─► rendered whole, one send
+//!                       a body the library made (from_file, from_data, from_string)
+//!                                                  ─► handed over whole (no copy, no wait)
+//!                       any other reader           ─► streamed through the output buffer
 //! ```
 //!
 //! # Invariants
 //! - The user never controls framing: `Connection`, `Content-Length`, `Trailer`,
 //!   `Transfer-Encoding` and `Upgrade` headers are not stored (a parseable `Content-Length`
 //!   sets the data length instead).
-//! - A bad header (or status) is reported before a single byte is written.
-//! - A body is never buffered whole unless it is at most 16 KiB.
+//! - A bad header (or status) is reported before a single byte is queued.
+//! - A body is never copied whole into memory unless it is at most 64 KiB; bodies the library
+//!   made are never copied at all.
 
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Cursor, Read, Write};
 use std::sync::mpsc::Receiver;
+use std::sync::Arc;
 
 use crate::proto::date::http_date;
-use crate::proto::encode::{
+use crate::proto::h1::conn::ResponseEnd;
+use crate::proto::h1::encode::{
     encode_head, is_library_owned, response_framing, ChunkFrame, ConnectionHeader, ResponseFraming,
     ResponseHead, LAST_CHUNK,
 };
+use crate::runtime::output::SharedBytes;
+use crate::runtime::reply::{Framing, Owned, Reply};
 use crate::types::trim_ows;
 use crate::{HTTPVersion, Header, StatusCode};
 
 /// Bodies with a known length up to this size are sent together with the head in one write.
 const SMALL_BODY: u64 = 16 * 1024;
-/// Bodies up to this size (known in advance) can be rendered whole in memory by `render`.
+/// Bodies up to this size (known in advance) are rendered whole in memory.
 const RENDER_LIMIT: u64 = 64 * 1024;
 
 /// Buffer size for streaming larger bodies.
@@ -94,9 +96,63 @@ pub struct Response<R> {
     data_length: Option<usize>,
     chunked_threshold: usize,
     additional_headers: Option<Receiver<Header>>,
-    /// For responses made by `from_file`: a duplicate handle of the body's file (it shares the
-    /// file offset with `reader`), so that the runtime can send it with `sendfile(2)`.
-    file: Option<File>,
+    /// For bodies the library made (`from_file`, `from_data`, `from_string`): how the runtime
+    /// takes the body over whole instead of reading it through `reader`.
+    owned: Ownership<R>,
+}
+
+/// How a response's body can be taken over whole.
+enum Ownership<R> {
+    /// Only by reading `reader`.
+    None,
+    /// By converting the reader (its concrete type is known when the response is made).
+    Take(fn(R) -> OwnedBody),
+    /// Already taken (a boxed response: its reader reads the same body).
+    Taken(OwnedBody),
+}
+
+/// A body the library made and the runtime can own.
+#[derive(Debug)]
+enum OwnedBody {
+    /// In-memory bytes from `start`.
+    Bytes(Arc<Vec<u8>>, usize),
+    /// A file, from its current position.
+    File(File),
+}
+
+/// The reader of a boxed response whose body the runtime owns: a view of the same body.
+#[derive(Debug)]
+enum OwnedReader {
+    Bytes(Cursor<SharedVec>),
+    File(File),
+}
+
+/// Bytes shared between an owned body and its reader.
+#[derive(Debug, Clone)]
+struct SharedVec(Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for SharedVec {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Read for OwnedReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            OwnedReader::Bytes(c) => c.read(buf),
+            OwnedReader::File(f) => f.read(buf),
+        }
+    }
+}
+
+fn take_cursor(cursor: Cursor<Vec<u8>>) -> OwnedBody {
+    let start = usize::try_from(cursor.position()).unwrap_or(usize::MAX);
+    OwnedBody::Bytes(Arc::new(cursor.into_inner()), start)
+}
+
+fn take_file(file: File) -> OwnedBody {
+    OwnedBody::File(file)
 }
 
 /// A response whose body type is erased, so responses of different kinds fit one type.
@@ -175,7 +231,7 @@ where
             data_length,
             chunked_threshold: DEFAULT_CHUNKED_THRESHOLD,
             additional_headers,
-            file: None,
+            owned: Ownership::None,
         };
         for header in headers {
             response.add_header(header);
@@ -289,7 +345,7 @@ where
             data_length,
             chunked_threshold: self.chunked_threshold,
             additional_headers: self.additional_headers,
-            file: None,
+            owned: Ownership::None,
         }
     }
 
@@ -361,11 +417,14 @@ where
     /// length — what there was has been written and the connection must close; any other
     /// error comes from the reader or `out`.
     pub(crate) fn write_message<W: Write>(
-        self,
+        mut self,
         ctx: &WriteContext<'_>,
-        out: W,
+        mut out: W,
     ) -> io::Result<Written> {
-        self.write_message_via(ctx, out, None)
+        let (buf, framing, keep_alive) = self.prepare(ctx, SMALL_BODY)?;
+        self.write_body(buf, framing, &mut out)?;
+        out.flush()?;
+        Ok(Written { keep_alive })
     }
 
     /// Everything before the body: drains `additional_headers`, makes the framing decision,
@@ -419,51 +478,90 @@ where
         Ok((buf, framing, keep_alive))
     }
 
-    /// The whole message in memory, for a response whose length is known and small (the
-    /// runtime renders those ahead of their turn): the head and body are produced in one
-    /// buffer, which is returned without another copy.
-    pub(crate) fn render(mut self, ctx: &WriteContext<'_>) -> io::Result<(Vec<u8>, Written)> {
+    /// The head alone (for an upgrade, whose response has no body).
+    pub(crate) fn render_head(mut self, ctx: &WriteContext<'_>) -> io::Result<Vec<u8>> {
+        let (buf, _, _) = self.prepare(ctx, 0)?;
+        Ok(buf)
+    }
+
+    /// Sends the response through the runtime, as the answer `reply` stands for.
+    ///
+    /// A head that is refused, or a small body that ends before its declared length, is an
+    /// error before anything is queued (the caller drops `reply`, which answers `500`).
+    pub(crate) fn deliver(mut self, ctx: &WriteContext<'_>, reply: &Reply) -> io::Result<()> {
         let (mut buf, framing, keep_alive) = self.prepare(ctx, RENDER_LIMIT)?;
+        let end = if keep_alive {
+            ResponseEnd::KeepAlive
+        } else {
+            ResponseEnd::Close
+        };
+        let length = self.data_length.map(|n| n as u64);
         match framing {
-            ResponseFraming::NoBody { .. } => {}
-            ResponseFraming::Length(n) if n <= RENDER_LIMIT => {
+            ResponseFraming::NoBody { .. } => {
+                let result = reply.send(&buf, end);
+                recycle(buf);
+                return result;
+            }
+            ResponseFraming::Length(n)
+                if n <= SMALL_BODY || (n <= RENDER_LIMIT && !self.owns_body()) =>
+            {
                 let got = (&mut self.reader).take(n).read_to_end(&mut buf)?;
                 if (got as u64) < n {
                     return Err(early_eof());
                 }
+                let result = reply.send(&buf, end);
+                recycle(buf);
+                return result;
             }
-            _ => {
-                let mut out = Vec::new();
-                self.write_body(buf, framing, &mut out, None)?;
-                buf = out;
+            _ => {}
+        }
+        let Response {
+            mut reader, owned, ..
+        } = self;
+        let body = match owned {
+            Ownership::None => {
+                return reply.send_streamed(buf, &mut reader, stream_framing(framing), end);
+            }
+            Ownership::Take(take) => take(reader),
+            // The reader is a view of the body: not needed.
+            Ownership::Taken(body) => body,
+        };
+        match framing {
+            ResponseFraming::Length(n) => match to_owned(body, n) {
+                Ok(body) => reply.send_owned(&buf, body, b"", end),
+                Err(mut short) => reply.send_streamed(buf, &mut short, Framing::Length(n), end),
+            },
+            // A body of known length above the chunked threshold: one chunk of that length,
+            // its data handed over whole.
+            ResponseFraming::Chunked if length.is_some_and(|n| n > 0) => {
+                let n = length.unwrap_or(0);
+                match to_owned(body, n) {
+                    Ok(body) => {
+                        buf.extend_from_slice(format!("{n:x}\r\n").as_bytes());
+                        reply.send_owned(&buf, body, b"\r\n0\r\n\r\n", end)
+                    }
+                    Err(mut short) => reply.send_streamed(buf, &mut short, Framing::Chunked, end),
+                }
+            }
+            framing => {
+                let mut reader = OwnedReader::from(body);
+                reply.send_streamed(buf, &mut reader, stream_framing(framing), end)
             }
         }
-        Ok((buf, Written { keep_alive }))
     }
 
-    /// [`write_message`](Self::write_message) with a zero-copy path for file bodies:
-    /// `send_file(file, max)` sends up to `max` bytes of `file` from its current offset
-    /// straight to the peer (after the head has gone out through `out`) and returns how many
-    /// it sent (0 at end of file).
-    pub(crate) fn write_message_via<W: Write>(
-        mut self,
-        ctx: &WriteContext<'_>,
-        mut out: W,
-        send_file: Option<&mut SendFile<'_>>,
-    ) -> io::Result<Written> {
-        let (buf, framing, keep_alive) = self.prepare(ctx, SMALL_BODY)?;
-        self.write_body(buf, framing, &mut out, send_file)?;
-        out.flush()?;
-        Ok(Written { keep_alive })
+    /// Whether the runtime can take the body over whole.
+    fn owns_body(&self) -> bool {
+        !matches!(self.owned, Ownership::None)
     }
 
-    /// Writes the head in `buf` and the body according to `framing`.
+    /// Writes the head in `buf` and the body according to `framing` (the generic path, for
+    /// any writer: `raw_print`, requests without a network).
     fn write_body<W: Write>(
         &mut self,
         mut buf: Vec<u8>,
         framing: ResponseFraming,
         mut out: W,
-        send_file: Option<&mut SendFile<'_>>,
     ) -> io::Result<()> {
         let reader = &mut self.reader;
         match framing {
@@ -476,25 +574,8 @@ where
                     return Err(early_eof());
                 }
             }
-            ResponseFraming::Length(n) => match (&self.file, send_file) {
-                (Some(file), Some(send_file)) => {
-                    out.write_all(&buf)?;
-                    send_whole_file(file, n, send_file)?;
-                }
-                _ => write_fixed(reader, n, buf, &mut out)?,
-            },
-            ResponseFraming::Chunked => match (&self.file, send_file, self.data_length) {
-                // A file of known length above the chunked threshold: one chunk of that
-                // length, its data sent by the zero-copy path.
-                (Some(file), Some(send_file), Some(len)) if len > 0 => {
-                    let len = len as u64;
-                    buf.extend_from_slice(format!("{len:x}\r\n").as_bytes());
-                    out.write_all(&buf)?;
-                    send_whole_file(file, len, send_file)?;
-                    out.write_all(b"\r\n0\r\n\r\n")?;
-                }
-                _ => write_chunked(reader, buf, &mut out)?,
-            },
+            ResponseFraming::Length(n) => write_fixed(reader, n, buf, &mut out)?,
+            ResponseFraming::Chunked => write_chunked(reader, buf, &mut out)?,
             ResponseFraming::CloseDelimited => write_until_eof(reader, buf, &mut out)?,
         }
         Ok(())
@@ -507,15 +588,38 @@ where
 {
     /// Erases the body type (see [`ResponseBox`]).
     pub fn boxed(self) -> ResponseBox {
+        // A body the library made stays one the runtime can own: the boxed reader reads a
+        // view of it (a shared buffer, or a second handle on the same file).
+        let (reader, owned): (Box<dyn Read + Send>, _) = match self.owned {
+            Ownership::None => (Box::new(self.reader), Ownership::None),
+            Ownership::Take(take) => match take(self.reader) {
+                OwnedBody::Bytes(data, start) => (
+                    Box::new(OwnedReader::from(OwnedBody::Bytes(data.clone(), start))),
+                    Ownership::Taken(OwnedBody::Bytes(data, start)),
+                ),
+                OwnedBody::File(file) => match file.try_clone() {
+                    Ok(view) => (Box::new(view), Ownership::Taken(OwnedBody::File(file))),
+                    Err(_) => (Box::new(file), Ownership::None),
+                },
+            },
+            Ownership::Taken(body) => {
+                let view: Box<dyn Read + Send> = match &body {
+                    OwnedBody::Bytes(data, start) => {
+                        Box::new(OwnedReader::from(OwnedBody::Bytes(data.clone(), *start)))
+                    }
+                    OwnedBody::File(_) => Box::new(self.reader),
+                };
+                (view, Ownership::Taken(body))
+            }
+        };
         Response {
-            reader: Box::new(self.reader) as Box<dyn Read + Send>,
+            reader,
             status_code: self.status_code,
             headers: self.headers,
             data_length: self.data_length,
             chunked_threshold: self.chunked_threshold,
             additional_headers: self.additional_headers,
-            // Same body, same file: boxing keeps the zero-copy path.
-            file: self.file,
+            owned,
         }
     }
 }
@@ -537,9 +641,8 @@ impl Response<File> {
             .metadata()
             .ok()
             .and_then(|m| usize::try_from(m.len()).ok());
-        let duplicate = file.try_clone().ok();
         let mut response = Response::new(StatusCode(200), Vec::new(), file, length, None);
-        response.file = duplicate;
+        response.owned = Ownership::Take(take_file);
         response
     }
 }
@@ -559,13 +662,15 @@ impl Response<Cursor<Vec<u8>>> {
     {
         let data = data.into();
         let length = data.len();
-        Response::new(
+        let mut response = Response::new(
             StatusCode(200),
             Vec::new(),
             Cursor::new(data),
             Some(length),
             None,
-        )
+        );
+        response.owned = Ownership::Take(take_cursor);
+        response
     }
 
     /// A `200` response with the given text as body and
@@ -626,7 +731,7 @@ impl Clone for Response<io::Empty> {
             data_length: self.data_length,
             chunked_threshold: self.chunked_threshold,
             additional_headers: None,
-            file: None,
+            owned: Ownership::None,
         }
     }
 }
@@ -649,6 +754,45 @@ fn client_wants_keep_alive(version: &HTTPVersion, request_headers: &[Header]) ->
     }
 }
 
+/// The runtime's framing for a streamed body.
+fn stream_framing(framing: ResponseFraming) -> Framing {
+    match framing {
+        ResponseFraming::Length(n) => Framing::Length(n),
+        ResponseFraming::Chunked => Framing::Chunked,
+        ResponseFraming::CloseDelimited | ResponseFraming::NoBody { .. } => Framing::UntilClose,
+    }
+}
+
+/// The first `n` bytes of an owned body, for the runtime to hold; a body shorter than `n`
+/// (in memory) is given back as a reader, so that it fails like any short reader.
+fn to_owned(body: OwnedBody, n: u64) -> Result<Owned, OwnedReader> {
+    match body {
+        OwnedBody::Bytes(data, start) => {
+            let available = data.len().saturating_sub(start) as u64;
+            if available >= n {
+                let end = start + usize::try_from(n).unwrap_or(usize::MAX);
+                Ok(Owned::Shared(SharedBytes::new(data, start, end)))
+            } else {
+                Err(OwnedReader::from(OwnedBody::Bytes(data, start)))
+            }
+        }
+        OwnedBody::File(file) => Ok(Owned::File(file, n)),
+    }
+}
+
+impl From<OwnedBody> for OwnedReader {
+    fn from(body: OwnedBody) -> OwnedReader {
+        match body {
+            OwnedBody::Bytes(data, start) => {
+                let mut cursor = Cursor::new(SharedVec(data));
+                cursor.set_position(start as u64);
+                OwnedReader::Bytes(cursor)
+            }
+            OwnedBody::File(file) => OwnedReader::File(file),
+        }
+    }
+}
+
 fn early_eof() -> io::Error {
     io::Error::new(
         io::ErrorKind::UnexpectedEof,
@@ -664,23 +808,6 @@ fn read_some<R: Read + ?Sized>(reader: &mut R, buf: &mut [u8]) -> io::Result<usi
             other => return other,
         }
     }
-}
-
-/// The zero-copy path for file bodies: sends up to the given count of bytes of the file from
-/// its current offset straight to the peer and returns how many it sent (0 at end of file).
-pub(crate) type SendFile<'a> = dyn FnMut(&File, u64) -> io::Result<u64> + 'a;
-
-/// Sends exactly `n` bytes of `file` through the zero-copy path; a file shorter than `n` is an
-/// early end of body.
-fn send_whole_file(file: &File, n: u64, send_file: &mut SendFile<'_>) -> io::Result<()> {
-    let mut remaining = n;
-    while remaining > 0 {
-        match send_file(file, remaining)? {
-            0 => return Err(early_eof()),
-            sent => remaining = remaining.saturating_sub(sent),
-        }
-    }
-    Ok(())
 }
 
 /// Streams exactly `n` body bytes after the head in `buf` (the first read travels with the

@@ -2,8 +2,9 @@
 //!
 //! ```text
 //!   Server::new ──► listener + event loop + background thread ("tiny-http-io")
-//!   recv() / recv_timeout() / try_recv() / incoming_requests() ◄── request queue
-//!        (a receiver with nothing queued runs the event loop itself when nobody else does)
+//!   recv() / recv_timeout() / try_recv() / incoming_requests() ◄── the hub's queue
+//!        (a receiver with nothing queued runs the event loop itself when nobody else does;
+//!         what it receives is plain data, wrapped here into a `Request`)
 //!   unblock() ──► one receiver returns Err
 //!   drop ──► stop accepting; handed-out requests finish; queued ones get 503
 //! ```
@@ -13,15 +14,19 @@ use std::io;
 use std::net::ToSocketAddrs;
 #[cfg(unix)]
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::config::Settings;
-use crate::runtime::driver::{Driver, DriverHandle, ListenSocket, Msg};
+use crate::runtime::conn::Msg;
 use crate::runtime::hub::{Hub, Received};
+use crate::runtime::reactor::Reactor;
+use crate::runtime::reply::Reply;
+use crate::runtime::Settings;
+use crate::transport::ListenSocket;
 use crate::{
     ConfigListenAddr, ListenAddr, Listener, Request, ServerBuilder, ServerConfig, SslConfig,
+    StatusCode,
 };
 
 /// The error type of the constructors, as in upstream tiny_http.
@@ -55,9 +60,7 @@ pub(crate) type BoxError = Box<dyn Error + Send + Sync + 'static>;
 #[derive(Debug)]
 pub struct Server {
     hub: Arc<Hub>,
-    driver: Arc<DriverHandle>,
     addr: ListenAddr,
-    live: Arc<AtomicUsize>,
     #[cfg(unix)]
     unix_path: Option<PathBuf>,
 }
@@ -139,7 +142,10 @@ impl Server {
     ) -> Result<Server, BoxError> {
         #[cfg(any(feature = "ssl-rustls", feature = "ssl-openssl"))]
         if let (Some(ssl), None) = (&ssl, &settings.tls) {
-            settings.tls = Some(crate::transport::tls::config_from_pem(ssl)?);
+            settings.tls = Some(crate::transport::TlsConfig::from_pem(
+                &ssl.certificate,
+                &ssl.private_key,
+            )?);
         }
         #[cfg(not(any(feature = "ssl-rustls", feature = "ssl-openssl")))]
         if ssl.is_some() {
@@ -147,29 +153,19 @@ impl Server {
         }
         let addr = listener.local_addr()?;
         let socket = match listener {
-            Listener::Tcp(l) => {
-                l.set_nonblocking(true)?;
-                ListenSocket::Tcp(mio::net::TcpListener::from_std(l))
-            }
+            Listener::Tcp(l) => ListenSocket::from_std_tcp(l)?,
             #[cfg(unix)]
-            Listener::Unix(l) => {
-                l.set_nonblocking(true)?;
-                ListenSocket::Unix(mio::net::UnixListener::from_std(l))
-            }
+            Listener::Unix(l) => ListenSocket::from_std_unix(l)?,
         };
-        let live = Arc::new(AtomicUsize::new(0));
-        let settings = Arc::new(settings);
-        let (driver, handle) = Driver::new(socket, settings, live.clone())?;
-        let hub = Arc::new(Hub::new(driver, handle.clone()));
+        let (reactor, waker) = Reactor::new(socket, settings.max_connections)?;
+        let hub = Arc::new(Hub::new(settings, reactor, waker));
         let background = hub.clone();
         std::thread::Builder::new()
             .name("tiny-http-io".into())
             .spawn(move || background.background())?;
         Ok(Server {
             hub,
-            driver: handle,
             addr,
-            live,
             #[cfg(unix)]
             unix_path,
         })
@@ -188,7 +184,7 @@ impl Server {
 
     /// The number of open client connections (including upgraded ones still in use).
     pub fn num_connections(&self) -> usize {
-        self.live.load(Ordering::Relaxed)
+        self.hub.live.load(Ordering::Relaxed)
     }
 
     /// Blocks until the next request arrives. Returns `Err` (`ErrorKind::Interrupted`) when
@@ -201,7 +197,7 @@ impl Server {
     /// client never occupies several handler threads, nor delays other clients' requests.
     pub fn recv(&self) -> io::Result<Request> {
         match self.hub.recv(None) {
-            Received::Request(r) => Ok(r),
+            Received::Request(r) => Ok(Request::from_incoming(r)),
             Received::Unblocked | Received::Empty => Err(unblocked()),
         }
     }
@@ -210,7 +206,7 @@ impl Server {
     pub fn recv_timeout(&self, timeout: Duration) -> io::Result<Option<Request>> {
         let deadline = Instant::now().checked_add(timeout);
         match self.hub.recv(Some(deadline.unwrap_or_else(far_future))) {
-            Received::Request(r) => Ok(Some(r)),
+            Received::Request(r) => Ok(Some(Request::from_incoming(r))),
             Received::Empty => Ok(None),
             Received::Unblocked => Err(unblocked()),
         }
@@ -219,7 +215,7 @@ impl Server {
     /// Returns the next request if one is waiting, `Ok(None)` otherwise; never blocks.
     pub fn try_recv(&self) -> io::Result<Option<Request>> {
         match self.hub.recv(Some(Instant::now())) {
-            Received::Request(r) => Ok(Some(r)),
+            Received::Request(r) => Ok(Some(Request::from_incoming(r))),
             Received::Empty => Ok(None),
             Received::Unblocked => Err(unblocked()),
         }
@@ -235,11 +231,11 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        self.driver.send(Msg::Shutdown);
-        // Requests queued but never received are answered 503 without blocking; requests
-        // already handed to handlers finish normally.
+        self.hub.send(Msg::Shutdown);
+        // Requests queued but never received are answered 503; requests already handed to
+        // handlers finish normally.
         for request in self.hub.close() {
-            request.refuse_at_shutdown();
+            Reply::new(request.conn, request.seq, false).send_error(StatusCode(503));
         }
         #[cfg(unix)]
         if let Some(path) = &self.unix_path {

@@ -216,14 +216,12 @@ fn tls_without_a_tls_feature_is_a_clear_error() {
         addr: ConfigListenAddr::from_socket_addrs("127.0.0.1:0").unwrap(),
         ssl: Some(config.clone()),
     })
-    .err()
-    .expect("TLS config must fail without a TLS feature");
+    .expect_err("TLS config must fail without a TLS feature");
     assert!(err.to_string().contains("ssl"), "{err}");
 
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let err = Server::from_listener(listener, Some(config))
-        .err()
-        .expect("TLS config must fail without a TLS feature");
+        .expect_err("TLS config must fail without a TLS feature");
     assert!(err.to_string().contains("ssl"), "{err}");
 }
 

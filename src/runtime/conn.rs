@@ -1,173 +1,270 @@
-//! One connection as shared between the event loop and handler threads.
+//! One connection, shared by the event loop and the handler threads working on its
+//! requests: the socket, and behind one lock the lifecycle, the TLS session, the input buffer
+//! and the output queue.
 //!
 //! ```text
-//!   event loop (driver)                     handler threads
-//!   ───────────────────                     ───────────────
-//!   parses heads, numbers requests 0,1,2..  Request #k holds Arc<Conn> and seq k
-//!   lends the read side to a body reader ─► body bytes read straight from the socket
-//!   gets it back when the body is done   ◄─ ReadReturned
-//!                                           response #k waits for its *turn* (k == next),
-//!                                           or, when small, is rendered and parked in
-//!                                           `pending` for whoever finishes #k-1 to write
-//!   closes (lingering) on Close          ◄─ the last response is out and no request follows
+//!   event loop (leader)                          handler threads
+//!   ───────────────────                          ───────────────
+//!   readable: pump() ─ read, parse ─► Incoming ─► recv() ─► Request
+//!             (a handler waits for the bytes?        │ body: read_body() ─ input, then the
+//!              then only wake it)                    │       socket; waits on `cond`
+//!   writable: flush() ◄─ output queue ◄─────────────┤ respond: pushes chunks, writes at once
+//!   deadline: expire() ─ 408 / close                 │          when it is due and fits
+//!   finished: linger, then forget it                 └ upgrade: raw bytes both ways
 //! ```
 //!
 //! # Invariants
-//! - Bytes of response k are written only while `next == k` and by the one thread that set
-//!   `writing`; responses therefore leave in request order whatever order handlers finish in.
-//! - After `closed` is set no byte is written: later responses are discarded silently.
-//! - The driver is told `Close` exactly once, when `closed` is set or when every request that
-//!   will ever exist (`read_end`) has been answered.
+//! - Every socket operation on a connection happens under its state lock, by whichever
+//!   thread holds it; the socket is non-blocking, so the lock is never held across a wait.
+//! - The input buffer is consumed only by the read side's owner: the loop while it wants
+//!   heads or pre-reads a body, the handler while it reads its body, the upgraded stream
+//!   after an upgrade. A readable event for another owner only wakes that owner.
+//! - A thread waits on `cond` only after a non-blocking attempt found nothing to do, and is
+//!   woken by whoever changes what it waits for (bytes, room, its turn, the close).
+//! - Once `closed` is set no byte is read or written again, and every waiter is woken.
+//! - While the connection is in the event loop's table and waits on its client, a deadline
+//!   is queued for it no later than the earliest one that applies (`armed`); handler threads
+//!   that make a deadline earlier tell the loop (`Msg::Arm`).
+//!
+//! Lock order: a connection's state lock may be held while taking the hub's lock, never the
+//! reverse; no thread holds two connections' locks.
 
-use std::collections::BTreeMap;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
-use crate::config::Settings;
-use crate::runtime::driver::{ConnKey, DriverHandle, Msg};
-use crate::transport::{self, Stream};
+use crate::proto::h1::conn::{
+    earliest, rate_deadline, BodyPlan, BodyReader, CloseReason, Lifecycle, Parse, ReadState,
+    ReadTimeout, ResponseEnd,
+};
+use crate::proto::h1::encode::error_response;
+use crate::proto::h1::head::RequestHead;
+use crate::runtime::hub::Hub;
+use crate::runtime::output::{Chunk, Output, Sink};
+use crate::runtime::rate::WriteMeter;
+use crate::runtime::readbuf::ReadBuf;
+use crate::transport::{Socket, Stream, TlsSession};
+use crate::types::{HTTPVersion, StatusCode};
 
-/// A connection shared by the driver and the requests handed out on it.
+/// Identifies a connection in the event loop's table: `index` is its slot, `gen` tells apart
+/// the connections that used the slot over time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ConnKey {
+    pub(crate) index: usize,
+    pub(crate) gen: u32,
+}
+
+/// A request ready for a handler: plain data, which the API layer wraps into a `Request`.
+#[derive(Debug)]
+pub(crate) struct Incoming {
+    pub(crate) head: Box<RequestHead>,
+    pub(crate) seq: u64,
+    pub(crate) conn: Arc<Conn>,
+    pub(crate) body: BodyStart,
+}
+
+/// Where a handed-out request's body stands.
+#[derive(Debug)]
+pub(crate) enum BodyStart {
+    /// No body.
+    None,
+    /// The whole body, read by the event loop.
+    Complete(Vec<u8>),
+    /// The start of the body, read by the event loop; the rest comes from the connection.
+    Partial(Vec<u8>),
+    /// Nothing read yet: the body comes from the connection.
+    Streamed,
+}
+
+/// Messages to the event loop from other threads.
+#[derive(Debug)]
+pub(crate) enum Msg {
+    /// The connection's deadline may have moved earlier (output blocked, a head started).
+    Arm(ConnKey),
+    /// The connection finished or failed on a handler thread: forget it (after lingering).
+    Finished(ConnKey),
+    /// The server is going away: stop accepting, end idle connections.
+    Shutdown,
+}
+
+/// What a connection's deadline guards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expiry {
+    Handshake,
+    Write,
+    Read(ReadTimeout),
+    /// Handlers are working: check whether the connection became idle meanwhile.
+    Recheck,
+}
+
+/// The state behind a connection's lock.
+#[derive(Debug)]
+pub(crate) struct ConnState {
+    /// Where the HTTP/1.1 exchange stands.
+    pub(crate) lc: Lifecycle,
+    /// The TLS session, on a secure connection.
+    pub(crate) tls: Option<TlsSession>,
+    /// Bytes read and not consumed yet.
+    pub(crate) input: ReadBuf,
+    /// The head of the request whose body the loop pre-reads, and the body so far.
+    pub(crate) pending_head: Option<Box<RequestHead>>,
+    pub(crate) prefix: Vec<u8>,
+    /// Responses waiting for the socket.
+    pub(crate) output: Output,
+    /// How long the client kept us waiting to take response bytes.
+    pub(crate) meter: WriteMeter,
+    /// When the connection last had nothing in progress.
+    pub(crate) idle_since: Instant,
+    /// Threads waiting on the connection's condition variable.
+    pub(crate) waiters: u32,
+    /// A handler waits for bytes from the socket (body, upgraded stream).
+    pub(crate) reader_waiting: bool,
+    /// A readable event came while a handler owned the read side: the next reader must read
+    /// until `WouldBlock`.
+    pub(crate) readable: bool,
+    /// The connection is closed, and why: no more I/O.
+    pub(crate) closed: Option<CloseReason>,
+    /// After closing, drain the client's bytes for a moment (lingering close).
+    pub(crate) lingering: bool,
+    /// A handler thread closed the connection: the loop must hear of it.
+    pub(crate) notice: bool,
+    /// The deadline the event loop has queued for this connection.
+    pub(crate) armed: Option<Instant>,
+    /// When the TLS handshake must be complete.
+    pub(crate) handshake_deadline: Option<Instant>,
+    /// The server is shutting down.
+    pub(crate) shutting_down: bool,
+}
+
+/// One connection.
 #[derive(Debug)]
 pub(crate) struct Conn {
-    pub(crate) stream: Stream,
-    pub(crate) remote_addr: Option<SocketAddr>,
     pub(crate) key: ConnKey,
-    pub(crate) settings: Arc<Settings>,
-    driver: Arc<DriverHandle>,
-    live: Arc<AtomicUsize>,
-    writes: Mutex<WriteState>,
-    turn: Condvar,
-    /// How many requests the event loop has handed out on this connection.
-    parsed: AtomicU64,
-    /// Requests of this connection that `recv()` gave to handlers and that are not answered
-    /// (or dropped) yet, and the receiving thread that took the last of them: while one is
-    /// out, the connection's next requests go to that thread only (see `may_hand_to`).
+    pub(crate) remote_addr: Option<SocketAddr>,
+    pub(crate) socket: Socket,
+    pub(crate) secure: bool,
+    pub(crate) hub: Arc<Hub>,
+    state: Mutex<ConnState>,
+    cond: Condvar,
+    /// Requests of this connection handed to handlers and not answered (or dropped) yet, and
+    /// the receiver that took the last of them (the hub's per-connection hand-out rule).
     handed_out: AtomicU32,
     holder: AtomicU64,
+    /// Responses rendered from now on say `Connection: close`.
+    closing: AtomicBool,
 }
 
-#[derive(Debug, Default)]
-struct WriteState {
-    /// The sequence number of the response that may be written next.
-    next: u64,
-    /// A thread is writing response `next` (or pending bytes) right now.
-    writing: bool,
-    /// No more bytes will be written on this connection.
-    closed: bool,
-    /// No request with a sequence number at or above this will ever exist.
-    read_end: Option<u64>,
-    /// The driver has been told to close the connection.
-    close_sent: bool,
-    /// Whole responses rendered ahead of their turn: (bytes, keep the connection alive after).
-    pending: BTreeMap<u64, (Vec<u8>, bool)>,
-    /// Interim responses (100 Continue) waiting for their requests' turns, by sequence number
-    /// (rarely more than one: each needs its own request body to be awaited).
-    interim: Vec<(u64, Vec<u8>)>,
-    /// The event loop paused reading (too many requests in flight): resume it when `next`
-    /// reaches this.
-    resume_at: Option<u64>,
-    /// Threads blocked in `wait_turn` (signalling the condvar costs a system call even with
-    /// no waiter, so it is skipped then).
-    waiters: u32,
-    /// Responses from `next` on are parked on purpose (corked) while nobody writes: the
-    /// client pipelined more requests, whose responses will join them in one write.
-    corked: bool,
-    /// Bytes parked by corking (bounded by `CORK_LIMIT`).
-    corked_bytes: usize,
-    /// Bytes of responses already taken off `pending` (`next` is past them) that a
-    /// non-blocking flush could not write: whoever writes next sends them first.
-    unsent: Vec<u8>,
-    /// Close the connection once `unsent` is out (the last of those responses said so).
-    unsent_closes: bool,
-    /// Since when `unsent` has been waiting (a client that stops reading is cut off after the
-    /// write deadline).
-    unsent_since: Option<Instant>,
-}
-
-impl WriteState {
-    /// Due bytes are held back (corked, or left unsent by a non-blocking flush) while nobody
-    /// writes: the next writer must send them before anything else.
-    fn holds_back(&self) -> bool {
-        self.corked || !self.unsent.is_empty()
-    }
-
-    /// Takes the writer role; anything corked is now due.
-    fn begin_writing(&mut self) {
-        self.corked = false;
-        self.corked_bytes = 0;
-        self.writing = true;
-    }
-}
-
-/// What [`Conn::submit`] did with a response.
+/// What ended a wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Submitted {
-    /// Written (or discarded: the connection is closed).
-    Written,
-    /// Kept for the thread that finishes an earlier response, or added to a corked run.
-    Parked,
-    /// Corked: kept back although due, to leave with the responses to requests already
-    /// pipelined after it. The caller registers the connection so that it is flushed soon
-    /// whatever happens (`DriverHandle::add_cork`).
-    Corked,
+pub(crate) enum Woken {
+    /// Something may have changed: check again.
+    Changed,
+    /// The deadline passed.
+    TimedOut,
 }
 
-/// Most bytes held back by corking on one connection.
-const CORK_LIMIT: usize = 64 * 1024;
-
-/// The outcome of waiting for a response's turn.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Turn {
-    /// It is this response's turn; the caller must call [`Conn::end_turn`] when done.
-    Go,
-    /// The connection is closed; the response is discarded.
-    Closed,
+/// The output sink over a connection's stream.
+struct StreamSink<'a> {
+    stream: Stream<'a>,
 }
 
-impl Conn {
-    pub(crate) fn new(
-        stream: Stream,
-        remote_addr: Option<SocketAddr>,
-        key: ConnKey,
-        settings: Arc<Settings>,
-        driver: Arc<DriverHandle>,
-        live: Arc<AtomicUsize>,
-    ) -> Conn {
-        live.fetch_add(1, Ordering::Relaxed);
-        Conn {
-            stream,
-            remote_addr,
-            key,
-            settings,
-            driver,
-            live,
-            writes: Mutex::new(WriteState::default()),
-            turn: Condvar::new(),
-            parsed: AtomicU64::new(0),
-            handed_out: AtomicU32::new(0),
-            holder: AtomicU64::new(0),
+impl Sink for StreamSink<'_> {
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.stream.write_vectored(bufs)
+    }
+
+    fn can_send_file(&mut self, file: &std::fs::File) -> bool {
+        #[cfg(all(target_os = "linux", not(tiny_http_portable)))]
+        {
+            self.stream.is_plain() && crate::transport::sendfile::probe(file)
+        }
+        #[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]
+        {
+            let _ = file;
+            false
         }
     }
 
-    /// May the receiving thread `receiver` take this connection's next request? Yes when no
-    /// request of it is out in a handler, or when `receiver` took the one that is (a thread
-    /// may collect several requests before answering them). So one client's pipelined
-    /// requests occupy one handler at a time, however many it sends: they cannot pin every
-    /// thread waiting for their turns, nor go ahead of other clients' requests.
-    /// (Called under the hub's lock, like `hand_out`.)
-    pub(crate) fn may_hand_to(&self, receiver: u64) -> bool {
-        self.handed_out.load(Ordering::SeqCst) == 0
-            || self.holder.load(Ordering::Relaxed) == receiver
+    fn send_file(&mut self, file: &std::fs::File, max: u64) -> io::Result<u64> {
+        self.stream
+            .socket
+            .send_file(file, max)
+            .unwrap_or_else(|| Err(io::ErrorKind::Unsupported.into()))
+    }
+}
+
+/// The `100 Continue` interim response.
+pub(crate) const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+impl Conn {
+    /// A connection for an accepted socket (registered already).
+    pub(crate) fn new(
+        key: ConnKey,
+        socket: Socket,
+        remote_addr: Option<SocketAddr>,
+        tls: Option<TlsSession>,
+        hub: Arc<Hub>,
+        now: Instant,
+    ) -> Conn {
+        let handshake_deadline = tls
+            .as_ref()
+            .and(hub.settings.handshake_timeout)
+            .and_then(|d| now.checked_add(d));
+        hub.live.fetch_add(1, Ordering::Relaxed);
+        Conn {
+            key,
+            remote_addr,
+            secure: tls.is_some(),
+            socket,
+            state: Mutex::new(ConnState {
+                lc: Lifecycle::new(),
+                tls,
+                input: ReadBuf::default(),
+                pending_head: None,
+                prefix: Vec::new(),
+                output: Output::default(),
+                meter: WriteMeter::default(),
+                idle_since: now,
+                waiters: 0,
+                reader_waiting: false,
+                readable: false,
+                closed: None,
+                lingering: false,
+                notice: false,
+                armed: None,
+                handshake_deadline,
+                shutting_down: false,
+            }),
+            cond: Condvar::new(),
+            hub,
+            handed_out: AtomicU32::new(0),
+            holder: AtomicU64::new(0),
+            closing: AtomicBool::new(false),
+        }
     }
 
-    /// A request of this connection goes to a handler on thread `receiver`.
-    pub(crate) fn hand_out(&self, receiver: u64) {
+    /// The state lock. (No update under it leaves the state inconsistent if a panic
+    /// interrupts it, so a poisoned lock is used as is.)
+    pub(crate) fn lock(&self) -> MutexGuard<'_, ConnState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    // -----------------------------------------------------------------------------------
+    // The hub's per-connection hand-out rule (atomics: read under the hub's lock)
+    // -----------------------------------------------------------------------------------
+
+    /// May receiver `tag` take this connection's next request? Yes when none of its
+    /// requests is out in a handler, or when `tag` holds the one that is.
+    pub(crate) fn may_hand_to(&self, tag: u64) -> bool {
+        self.handed_out.load(Ordering::SeqCst) == 0 || self.holder.load(Ordering::Relaxed) == tag
+    }
+
+    /// A request of this connection goes to receiver `tag`.
+    pub(crate) fn hand_out(&self, tag: u64) {
         self.handed_out.fetch_add(1, Ordering::SeqCst);
-        self.holder.store(receiver, Ordering::Relaxed);
+        self.holder.store(tag, Ordering::Relaxed);
     }
 
     /// A handler is done with a request of this connection (answered or dropped).
@@ -175,433 +272,609 @@ impl Conn {
         self.handed_out.fetch_sub(1, Ordering::SeqCst);
     }
 
-    /// True while a handler holds a request of this connection.
+    /// Some request of this connection is out in a handler.
     pub(crate) fn in_handler(&self) -> bool {
         self.handed_out.load(Ordering::SeqCst) > 0
     }
 
-    /// The receiver that took the last request of this connection handed to a handler.
+    /// The receiver holding this connection's requests (meaningful while `in_handler`).
     pub(crate) fn holder(&self) -> u64 {
         self.holder.load(Ordering::Relaxed)
     }
 
-    fn state(&self) -> MutexGuard<'_, WriteState> {
-        // A panic while holding this lock cannot leave the state inconsistent (every update is
-        // a plain assignment), so a poisoned lock is used as is.
-        self.writes.lock().unwrap_or_else(|p| p.into_inner())
+    /// Responses rendered now must say `Connection: close`.
+    pub(crate) fn is_closing(&self) -> bool {
+        self.closing.load(Ordering::Relaxed)
     }
 
-    /// The deadline for the next write to make progress.
-    pub(crate) fn write_deadline(&self) -> Option<Instant> {
-        self.settings
-            .timeouts
-            .write_stall
-            .and_then(|d| Instant::now().checked_add(d))
+    /// From now on responses say `Connection: close` (reading has ended, or will).
+    pub(crate) fn set_closing(&self) {
+        self.closing.store(true, Ordering::Relaxed);
     }
 
-    /// Waits until queued TLS records are on the wire, up to the write deadline; plain
-    /// sockets have nothing to flush (and no clock is read for them).
-    pub(crate) fn flush(&self) -> io::Result<()> {
-        if self.stream.is_tls() {
-            self.stream.flush(self.write_deadline())
-        } else {
-            Ok(())
+    // -----------------------------------------------------------------------------------
+    // Waiting
+    // -----------------------------------------------------------------------------------
+
+    /// Waits until another thread changes the connection's state, or `deadline`; leads the
+    /// event loop meanwhile when nobody does (see `Hub::wait_for_io`).
+    pub(crate) fn wait<'a>(
+        self: &'a Arc<Self>,
+        mut st: MutexGuard<'a, ConnState>,
+        deadline: Option<Instant>,
+    ) -> (MutexGuard<'a, ConnState>, Woken) {
+        if deadline.is_some_and(|d| d <= Instant::now()) {
+            return (st, Woken::TimedOut);
+        }
+        st.waiters += 1;
+        let (mut st, woken) = self.hub.wait_for_io(self, st, deadline);
+        st.waiters -= 1;
+        (st, woken)
+    }
+
+    /// Sleeps on the condition variable (the hub decided this thread does not lead).
+    pub(crate) fn sleep<'a>(
+        &'a self,
+        st: MutexGuard<'a, ConnState>,
+        deadline: Option<Instant>,
+    ) -> (MutexGuard<'a, ConnState>, Woken) {
+        match deadline {
+            None => (
+                self.cond.wait(st).unwrap_or_else(|p| p.into_inner()),
+                Woken::Changed,
+            ),
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                let (st, result) = self
+                    .cond
+                    .wait_timeout(st, left)
+                    .unwrap_or_else(|p| p.into_inner());
+                let woken = if result.timed_out() {
+                    Woken::TimedOut
+                } else {
+                    Woken::Changed
+                };
+                (st, woken)
+            }
         }
     }
 
-    /// Blocks until response `seq` may be written (or the connection is closed).
-    pub(crate) fn wait_turn(&self, seq: u64) -> Turn {
-        let mut st = self.state();
+    /// Wakes the threads waiting on this connection (no system call when there are none).
+    pub(crate) fn wake(&self, st: &ConnState) {
+        if st.waiters > 0 {
+            self.cond.notify_all();
+        }
+    }
+
+    /// Wakes this connection's waiters so that one of them leads the event loop.
+    pub(crate) fn nudge(&self) {
+        let st = self.lock();
+        self.wake(&st);
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Reading: heads, pre-read bodies, handshakes
+    // -----------------------------------------------------------------------------------
+
+    /// One read from the connection (through TLS when secure) into `buf`.
+    pub(crate) fn read_into(&self, st: &mut ConnState, buf: &mut [u8]) -> io::Result<usize> {
+        Stream {
+            socket: &self.socket,
+            tls: st.tls.as_mut(),
+        }
+        .read(buf)
+    }
+
+    /// Reads and parses as far as the socket and the lifecycle allow: heads, bodies the loop
+    /// pre-reads, TLS handshakes. Requests ready for handlers go to `out`.
+    /// `short_read_drains`: on the Linux fast path, after an edge that did not report the
+    /// end of stream, a read shorter than the buffer proves the socket empty, so the read
+    /// that would only say `WouldBlock` is skipped (every other path reads until it).
+    pub(crate) fn pump(
+        self: &Arc<Self>,
+        st: &mut ConnState,
+        now: Instant,
+        out: &mut Vec<Incoming>,
+        short_read_drains: bool,
+    ) {
+        let limits = &self.hub.settings.read;
         loop {
-            if st.closed {
-                return Turn::Closed;
+            if st.closed.is_some() {
+                return;
             }
-            if st.holds_back() && !st.writing {
-                // Responses before this one are held back: send them now.
-                self.write_corked(st);
-                st = self.state();
+            if !st.input.is_empty() && self.consume_input(st, now, out) {
                 continue;
             }
-            if st.next == seq && !st.writing {
-                st.writing = true;
-                let interim = take_interim(&mut st, seq);
-                drop(st);
-                if let Some(bytes) = interim {
-                    if self.write_bytes(&bytes).is_err() {
-                        self.end_turn(seq, false);
-                        return Turn::Closed;
+            let handshaking = st.tls.as_ref().is_some_and(TlsSession::is_handshaking);
+            if !handshaking && !st.lc.wants_input(limits) {
+                return;
+            }
+            if matches!(st.lc.read_state(), ReadState::Head { .. })
+                && st.input.filled().len() > limits.head.max_head_size
+            {
+                return; // the parser has refused or will refuse this head: read no more
+            }
+            st.input.attach_pooled();
+            let (n, room) = {
+                let ConnState { tls, input, .. } = &mut *st;
+                let spare = input.spare();
+                let room = spare.len();
+                let result = Stream {
+                    socket: &self.socket,
+                    tls: tls.as_mut(),
+                }
+                .read(spare);
+                (result, room)
+            };
+            match n {
+                Ok(0) => {
+                    st.readable = false;
+                    self.on_eof(st, now);
+                    return;
+                }
+                Ok(n) => {
+                    st.input.commit(n);
+                    if let Some(body) = st.lc.body() {
+                        body.last_progress = now;
+                    }
+                    if short_read_drains && n < room && st.tls.is_none() {
+                        st.readable = false;
+                        while !st.input.is_empty() && self.consume_input(st, now, out) {}
+                        self.after_read(st);
+                        return;
                     }
                 }
-                return Turn::Go;
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    st.readable = false;
+                    self.after_read(st);
+                    return;
+                }
+                Err(e) => {
+                    log::debug!("{:?}: read failed: {e}", self.remote_addr);
+                    let reason = if st.tls.as_ref().is_some_and(TlsSession::is_handshaking) {
+                        CloseReason::HandshakeFailed
+                    } else {
+                        CloseReason::IoError
+                    };
+                    self.abort(st, reason);
+                    return;
+                }
             }
-            st.waiters += 1;
-            st = self.turn.wait(st).unwrap_or_else(|p| p.into_inner());
-            st.waiters -= 1;
         }
     }
 
-    /// Writes a whole rendered response now if it is its turn, or parks it for the thread
-    /// that finishes the response before it. Never blocks on other handlers.
-    pub(crate) fn submit(
-        &self,
-        seq: u64,
-        bytes: Vec<u8>,
-        keep_alive: bool,
-    ) -> io::Result<Submitted> {
-        let mut st = self.state();
-        if st.closed {
-            return Ok(Submitted::Written);
-        }
-        let due = !st.writing
-            && (st.next == seq
-                || (st.corked && (st.next..seq).all(|s| st.pending.contains_key(&s))));
-        if !due {
-            st.pending.insert(seq, (bytes, keep_alive));
-            return Ok(Submitted::Parked);
-        }
-        // Due now. When the client already pipelined a later request, hold this response back
-        // so that it leaves with that one's in a single write (bounded in size; flushed by the
-        // hub whenever the thread does anything but answer that next request).
-        // (No point when the next response is already parked: both can leave now.)
-        let later_request =
-            self.parsed.load(Ordering::Acquire) > seq + 1 && !st.pending.contains_key(&(seq + 1));
-        if keep_alive
-            && later_request
-            && st.interim.is_empty()
-            && st.corked_bytes + bytes.len() <= CORK_LIMIT
+    /// Reading stopped: an empty buffer goes back to the pool; a finished handshake stops
+    /// its deadline.
+    fn after_read(&self, st: &mut ConnState) {
+        st.input.release_pooled();
+        if st.handshake_deadline.is_some()
+            && !st.tls.as_ref().is_some_and(TlsSession::is_handshaking)
         {
-            st.corked_bytes += bytes.len();
-            st.pending.insert(seq, (bytes, keep_alive));
-            let newly = !std::mem::replace(&mut st.corked, true);
-            return Ok(if newly {
-                Submitted::Corked
-            } else {
-                Submitted::Parked
+            st.handshake_deadline = None;
+        }
+    }
+
+    /// Takes what it can from the input buffer: one head, or pre-read body bytes. Returns
+    /// whether anything changed.
+    fn consume_input(
+        self: &Arc<Self>,
+        st: &mut ConnState,
+        now: Instant,
+        out: &mut Vec<Incoming>,
+    ) -> bool {
+        let limits = &self.hub.settings.read;
+        if matches!(st.lc.read_state(), ReadState::Body(b) if b.reader == BodyReader::Loop) {
+            return self.preread(st, now, out);
+        }
+        match st.lc.parse(st.input.filled(), limits, now) {
+            Parse::Wait => false,
+            Parse::Error { seq, error } => {
+                log::info!("{:?}: bad request: {}", self.remote_addr, error.explain());
+                st.input.consume(usize::MAX);
+                self.closing.store(true, Ordering::Relaxed);
+                match error.status() {
+                    Some(status) => self.push_error(st, seq, status, now),
+                    None => self.push_end(st, seq, ResponseEnd::Close, now),
+                }
+                true
+            }
+            Parse::Request {
+                seq,
+                head,
+                used,
+                body,
+            } => {
+                st.input.consume(used);
+                if st.shutting_down {
+                    st.lc.shutdown();
+                }
+                if !st.lc.request_persists(seq) {
+                    self.closing.store(true, Ordering::Relaxed);
+                }
+                let start = match body {
+                    BodyPlan::None => BodyStart::None,
+                    BodyPlan::Stream => BodyStart::Streamed,
+                    BodyPlan::Preread => {
+                        st.pending_head = Some(head);
+                        st.prefix.clear();
+                        return true;
+                    }
+                };
+                out.push(Incoming {
+                    head,
+                    seq,
+                    conn: Arc::clone(self),
+                    body: start,
+                });
+                true
+            }
+        }
+    }
+
+    /// Decodes buffered body bytes of the request the loop pre-reads; hands the request out
+    /// once the body is complete or larger than the loop buffers.
+    fn preread(
+        self: &Arc<Self>,
+        st: &mut ConnState,
+        now: Instant,
+        out: &mut Vec<Incoming>,
+    ) -> bool {
+        let bound = usize::try_from(self.hub.settings.read.preread).unwrap_or(usize::MAX);
+        let ConnState {
+            lc, input, prefix, ..
+        } = &mut *st;
+        let Some(body) = lc.body() else {
+            return false;
+        };
+        let seq = body.seq;
+        let start = prefix.len();
+        let room = bound.saturating_sub(start).clamp(1, 64 * 1024);
+        prefix.resize(start + room, 0);
+        let decoded = body.decoder.decode(input.filled(), &mut prefix[start..]);
+        let (used, produced) = match decoded {
+            Ok(progress) => progress,
+            Err(e) => {
+                prefix.clear();
+                st.pending_head = None;
+                log::info!("{:?}: bad request body: {}", self.remote_addr, e.explain());
+                st.lc.body_failed(CloseReason::ProtocolError(e));
+                self.closing.store(true, Ordering::Relaxed);
+                // The request was never handed out: its answer is the error (413 for a body
+                // over the limit, 400 for broken framing).
+                self.push_error(st, seq, e.status().unwrap_or(StatusCode(400)), now);
+                return true;
+            }
+        };
+        prefix.truncate(start + produced);
+        body.received += used as u64;
+        input.consume(used);
+        let start_of = if body.decoder.is_done() {
+            lc.body_done();
+            BodyStart::Complete(std::mem::take(prefix))
+        } else if prefix.len() >= bound {
+            // Larger than the loop buffers: the handler reads the rest at its own pace.
+            lc.body_to_handler();
+            BodyStart::Partial(std::mem::take(prefix))
+        } else {
+            return used > 0;
+        };
+        if let Some(head) = st.pending_head.take() {
+            out.push(Incoming {
+                head,
+                seq,
+                conn: Arc::clone(self),
+                body: start_of,
             });
         }
-        st.begin_writing();
-        if st.pending.is_empty() && st.unsent.is_empty() && st.interim.is_empty() {
-            // Nothing else is due: write it now, without parking it first.
-            drop(st);
-            let result = self.write_bytes(&bytes);
-            crate::response::recycle(bytes);
-            let mut st = self.state();
-            st.next = seq + 1;
-            st.closed |= !(result.is_ok() && keep_alive);
-            let more = self.write_parked(st);
-            return result.and(more).map(|()| Submitted::Written);
-        }
-        st.pending.insert(seq, (bytes, keep_alive));
-        self.write_parked(st).map(|()| Submitted::Written)
-    }
-
-    fn write_corked<'a>(&'a self, mut st: MutexGuard<'a, WriteState>) {
-        st.begin_writing();
-        let _ = self.write_parked(st);
-    }
-
-    /// Records how many requests the event loop has handed out (for corking).
-    pub(crate) fn set_parsed(&self, count: u64) {
-        self.parsed.store(count, Ordering::Release);
-    }
-
-    /// [`submit`](Self::submit) for the event loop, which must never wait on a client: the
-    /// bytes are written with a single non-blocking attempt and the connection then closes.
-    pub(crate) fn submit_from_driver(&self, seq: u64, bytes: Vec<u8>) -> io::Result<()> {
-        let mut st = self.state();
-        if st.closed {
-            return Ok(());
-        }
-        if st.next != seq || st.writing || st.corked || !st.unsent.is_empty() {
-            // After the responses before it (a corked run is flushed by the hub soon).
-            st.pending.insert(seq, (bytes, false));
-            return Ok(());
-        }
-        st.writing = true;
-        let interim = take_interim(&mut st, seq);
-        drop(st);
-        // A deadline of "now": one attempt, no waiting.
-        let deadline = || Some(Instant::now());
-        let mut result = Ok(());
-        if let Some(interim) = interim {
-            result = self.write_bytes_until(&interim, deadline);
-        }
-        if result.is_ok() {
-            result = self.write_bytes_until(&bytes, deadline);
-        }
-        self.end_turn(seq, false);
-        result
-    }
-
-    /// Sends an interim response (100 Continue) for request `seq`: now if it is its turn,
-    /// otherwise right before that request's final response.
-    pub(crate) fn send_interim(&self, seq: u64, bytes: &[u8]) -> io::Result<()> {
-        let mut st = self.state();
-        if st.holds_back() && !st.writing {
-            self.write_corked(st);
-            st = self.state();
-        }
-        if st.closed {
-            return Ok(());
-        }
-        if st.next != seq || st.writing {
-            st.interim.retain(|(s, _)| *s != seq);
-            st.interim.push((seq, bytes.to_vec()));
-            return Ok(());
-        }
-        st.writing = true;
-        drop(st);
-        let result = self.write_bytes(bytes);
-        let mut st = self.state();
-        st.closed |= result.is_err();
-        let _ = self.write_parked(st);
-        result
-    }
-
-    /// Ends response `seq`'s turn: advances to the next response and writes any that were
-    /// parked, in order. `keep_alive == false` closes the connection after this response.
-    pub(crate) fn end_turn(&self, seq: u64, keep_alive: bool) {
-        let mut st = self.state();
-        debug_assert!(st.writing && st.next == seq);
-        st.next = seq + 1;
-        if !keep_alive {
-            st.closed = true;
-        }
-        let _ = self.write_parked(st);
-    }
-
-    /// Writes whatever was parked for the responses now due, then releases the writer role.
-    fn write_parked<'a>(&'a self, mut st: MutexGuard<'a, WriteState>) -> io::Result<()> {
-        let mut result = Ok(());
-        while !st.closed {
-            let (out, next, keep) = gather(&mut st);
-            if out.is_empty() {
-                break;
-            }
-            drop(st);
-            result = self.write_bytes(&out);
-            crate::response::recycle(out);
-            let ok = result.is_ok();
-            st = self.state();
-            st.next = next;
-            st.closed |= !(ok && keep);
-        }
-        st.writing = false;
-        self.after_write(st);
-        result
-    }
-
-    /// Writes what is due without waiting (the hub's flush of corked responses, from a thread
-    /// that must not block on this client): what the socket does not take now stays in
-    /// `unsent`, for the next writer or the next flush. Returns true while bytes remain.
-    pub(crate) fn flush_nonblocking(&self) -> bool {
-        let mut st = self.state();
-        if st.writing || st.closed || !st.holds_back() {
-            return false;
-        }
-        st.begin_writing();
-        // Like `write_parked`, loop: responses parked while this thread wrote are due next.
-        while !st.closed {
-            let since = st.unsent_since.take();
-            let (out, next, keep) = gather(&mut st);
-            if out.is_empty() {
-                break;
-            }
-            drop(st);
-            let mut written = 0;
-            let mut failed = false;
-            while written < out.len() && !failed {
-                match self.stream.write(&out[written..]) {
-                    Ok(0) => failed = true,
-                    Ok(n) => written += n,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(_) => failed = true,
-                }
-            }
-            failed |= self.stream.flush_nonblocking().is_err();
-            st = self.state();
-            st.next = next;
-            if failed {
-                st.closed = true;
-            } else if written < out.len() {
-                let now = Instant::now();
-                // The deadline bounds the wait for progress (as for blocking writes): bytes
-                // taken now restart it.
-                let since = if written > 0 {
-                    now
-                } else {
-                    since.unwrap_or(now)
-                };
-                let stalled = self
-                    .settings
-                    .timeouts
-                    .write_stall
-                    .is_some_and(|d| now.saturating_duration_since(since) > d);
-                if stalled {
-                    log::info!("{:?}: client stopped reading responses", self.remote_addr);
-                    self.stream.reset_on_close();
-                    st.closed = true;
-                } else {
-                    st.unsent = out[written..].to_vec();
-                    st.unsent_closes = !keep;
-                    st.unsent_since = Some(since);
-                }
-                break;
-            } else {
-                st.closed |= !keep;
-            }
-        }
-        st.writing = false;
-        if st.closed {
-            self.stream.shutdown(Shutdown::Both);
-        }
-        let more = !st.unsent.is_empty() && !st.closed;
-        self.after_write(st);
-        more
-    }
-
-    /// Records that no request numbered `end` or higher will be handed out (the client closed,
-    /// asked to close, broke the protocol, or an unread body made the stream unusable).
-    pub(crate) fn set_read_end(&self, end: u64) {
-        let mut st = self.state();
-        if st.read_end.map_or(true, |e| end < e) {
-            st.read_end = Some(end);
-        }
-        self.after_write(st);
-    }
-
-    /// Closes the connection for writing now (server-side error, upgrade hand-over).
-    pub(crate) fn mark_closed(&self) {
-        let mut st = self.state();
-        st.closed = true;
-        self.after_write(st);
-    }
-
-    /// The event loop's mailbox.
-    pub(crate) fn driver(&self) -> &DriverHandle {
-        &self.driver
-    }
-
-    /// The connection was upgraded after response `seq`: no HTTP response follows, and the
-    /// event loop forgets the connection without closing it (the upgraded stream owns it now).
-    pub(crate) fn detach(&self, seq: u64) {
-        let mut st = self.state();
-        st.next = seq + 1;
-        st.writing = false;
-        st.closed = true;
-        st.close_sent = true;
-        st.pending.clear();
-        drop(st);
-        self.turn.notify_all(); // rare (upgrade): no need to count waiters here
-        self.driver.send(Msg::Detach(self.key));
-    }
-
-    /// How many responses have been completed (for the driver's idle check).
-    pub(crate) fn responses_done(&self) -> u64 {
-        let st = self.state();
-        // Responses still partly unsent are not done.
-        st.next.saturating_sub(u64::from(!st.unsent.is_empty()))
-    }
-
-    /// Pauses the event loop's reading until `done` responses are complete; false when they
-    /// already are (do not pause).
-    pub(crate) fn pause_reading_until(&self, done: u64) -> bool {
-        let mut st = self.state();
-        if st.next >= done || st.closed {
-            return false;
-        }
-        st.resume_at = Some(done);
         true
     }
 
-    /// Wakes waiters and, when nothing more will be written, tells the driver to close.
-    fn after_write<'a>(&'a self, mut st: MutexGuard<'a, WriteState>) {
-        let resume = st.resume_at.is_some_and(|at| st.next >= at) && !st.closed;
-        if resume {
-            st.resume_at = None;
+    /// The client ended its side of the stream.
+    fn on_eof(&self, st: &mut ConnState, now: Instant) {
+        if st.pending_head.take().is_some() {
+            st.prefix.clear();
         }
-        let finished =
-            st.closed || (st.read_end.is_some_and(|end| st.next >= end) && st.unsent.is_empty());
-        let notify = finished && !st.writing && !st.close_sent;
-        if notify {
-            st.close_sent = true;
-            st.closed = true;
-            st.pending.clear();
-            st.unsent = Vec::new();
-        }
-        let waiters = st.waiters > 0;
-        drop(st);
-        if waiters {
-            self.turn.notify_all();
-        }
-        if notify {
-            self.driver.send(Msg::Close(self.key));
-        } else if resume {
-            self.driver.send(Msg::Resume(self.key));
-        }
+        st.lc.eof();
+        self.closing.store(true, Ordering::Relaxed);
+        // Nothing can be answered to a request whose head or pre-read body was cut short:
+        // its number was never given out, so the responses before it end the connection.
+        self.check_finished(st, now);
+        self.wake(st);
     }
 
-    /// Writes bytes for the current turn, waiting for writability up to the write deadline.
-    /// A client that let the deadline pass is reset: what is still queued for it is dropped.
-    fn write_bytes(&self, bytes: &[u8]) -> io::Result<()> {
-        let result = self.write_bytes_until(bytes, || self.write_deadline());
-        if matches!(&result, Err(e) if e.kind() == io::ErrorKind::TimedOut) {
-            self.stream.reset_on_close();
-        }
-        result
-    }
+    // -----------------------------------------------------------------------------------
+    // Writing
+    // -----------------------------------------------------------------------------------
 
-    fn write_bytes_until(
+    /// Queues the library's own error response as response `seq` (its end closes the
+    /// connection) and writes what can be written now.
+    pub(crate) fn push_error(
         &self,
-        bytes: &[u8],
-        deadline: impl Fn() -> Option<Instant>,
-    ) -> io::Result<()> {
-        let result = transport::write_all(&self.stream, bytes, deadline);
-        if let Err(e) = &result {
-            log::debug!("connection {:?}: write failed: {e}", self.remote_addr);
-            self.stream.shutdown(Shutdown::Both);
-        }
-        result
+        st: &mut ConnState,
+        seq: u64,
+        status: StatusCode,
+        now: Instant,
+    ) {
+        let bytes = error_response(status, &HTTPVersion(1, 1));
+        st.output.push(seq, Chunk::Bytes(bytes));
+        self.push_end(st, seq, ResponseEnd::Close, now);
     }
-}
 
-/// Takes everything now due, in order, as one buffer: bytes left `unsent`, then each interim
-/// and parked response from `next` on until a gap (or a response that closes the
-/// connection). Returns the bytes, the `next` after them, and whether the connection stays
-/// open after them.
-fn gather(st: &mut WriteState) -> (Vec<u8>, u64, bool) {
-    let mut out = std::mem::take(&mut st.unsent);
-    let mut keep = !std::mem::take(&mut st.unsent_closes);
-    st.unsent_since = None;
-    let mut next = st.next;
-    while keep {
-        if let Some(interim) = take_interim(st, next) {
-            out.extend_from_slice(&interim);
+    /// Ends response `seq` and writes what can be written now.
+    pub(crate) fn push_end(&self, st: &mut ConnState, seq: u64, end: ResponseEnd, now: Instant) {
+        st.output.push(seq, Chunk::End(seq, end));
+        self.flush(st, now);
+    }
+
+    /// Writes one buffer straight to the connection (the fast path of a response whose turn
+    /// it is with nothing queued before it): how much the socket took, 0 when it took none.
+    pub(crate) fn write_direct(&self, st: &mut ConnState, bytes: &[u8]) -> io::Result<usize> {
+        let result = Stream {
+            socket: &self.socket,
+            tls: st.tls.as_mut(),
         }
-        match st.pending.remove(&next) {
-            Some((bytes, keep_alive)) => {
-                if out.is_empty() {
-                    out = bytes;
-                } else {
-                    out.extend_from_slice(&bytes);
+        .write_vectored(&[io::IoSlice::new(bytes)]);
+        match result {
+            Ok(n) => Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes queued output until done or the socket is full, and settles what that
+    /// changed: responses completed, the write deadline, waiters, the end of the connection.
+    pub(crate) fn flush(&self, st: &mut ConnState, now: Instant) {
+        if st.closed.is_some() {
+            return;
+        }
+        let mut ended = false;
+        let result = {
+            let ConnState {
+                tls, output, lc, ..
+            } = &mut *st;
+            let mut sink = StreamSink {
+                stream: Stream {
+                    socket: &self.socket,
+                    tls: tls.as_mut(),
+                },
+            };
+            output
+                .flush(&mut sink, &mut |seq, end| {
+                    lc.response_written(seq, end);
+                    ended = true;
+                })
+                .and_then(|flushed| sink.stream.flush().map(|done| (flushed, done)))
+        };
+        match result {
+            Ok((flushed, tls_done)) => {
+                if flushed.written > 0 {
+                    st.meter.progress(flushed.written, now);
                 }
-                next += 1;
-                keep = keep_alive;
+                if flushed.blocked || !tls_done {
+                    st.meter.blocked(now);
+                } else if st.output.is_drained() {
+                    st.meter.idle(now);
+                }
             }
-            None => break,
+            Err(e) => {
+                log::debug!("{:?}: write failed: {e}", self.remote_addr);
+                self.abort(st, CloseReason::IoError);
+                return;
+            }
+        }
+        if ended {
+            if st.lc.in_flight() == 0 && st.output.is_empty() {
+                st.idle_since = now;
+            }
+            if matches!(st.lc.read_state(), ReadState::Upgraded) {
+                st.meter.set_stall_only();
+            }
+            self.check_finished(st, now);
+        }
+        // Writers wait for room, or for their turn (which an `End` may have brought).
+        self.wake(st);
+    }
+
+    /// The connection has nothing more to do: close it gracefully.
+    fn check_finished(&self, st: &mut ConnState, now: Instant) {
+        if st.closed.is_none()
+            && st.lc.finished()
+            && !matches!(st.lc.read_state(), ReadState::Upgraded)
+        {
+            self.finish(st, now);
         }
     }
-    (out, next, keep)
-}
 
-fn take_interim(st: &mut WriteState, seq: u64) -> Option<Vec<u8>> {
-    let at = st.interim.iter().position(|(s, _)| *s == seq)?;
-    Some(st.interim.swap_remove(at).1)
+    /// Closes after the last response: a TLS close_notify, our FIN, and, when the client may
+    /// still be sending, a lingering drain of its bytes (RFC 9112 §9.6) by the event loop.
+    fn finish(&self, st: &mut ConnState, now: Instant) {
+        let reason = st.lc.reason().unwrap_or(CloseReason::ResponseClose);
+        if reason.is_routine() {
+            log::trace!("{:?}: closing: {}", self.remote_addr, reason.explain());
+        } else {
+            log::info!("{:?}: closing: {}", self.remote_addr, reason.explain());
+        }
+        if let Some(tls) = &mut st.tls {
+            tls.close(&self.socket);
+        }
+        st.lingering =
+            reason.lingers() && (!st.input.is_empty() || reason != CloseReason::ClientAskedClose);
+        self.socket.shutdown(if st.lingering {
+            Shutdown::Write
+        } else {
+            Shutdown::Both
+        });
+        self.close(st, reason);
+        let _ = now;
+    }
+
+    /// Ends the connection now, whatever is pending (a failed read or write, a client that
+    /// stopped reading, a failed or stalled handshake).
+    pub(crate) fn abort(&self, st: &mut ConnState, reason: CloseReason) {
+        if st.closed.is_some() {
+            return;
+        }
+        if !reason.is_routine() {
+            log::info!("{:?}: closing: {}", self.remote_addr, reason.explain());
+        }
+        st.lc.abort(reason);
+        if reason == CloseReason::WriteTimeout {
+            // What the kernel still holds for this client is discarded with a reset.
+            self.socket.reset_on_close();
+        }
+        st.lingering = false;
+        self.socket.shutdown(Shutdown::Both);
+        self.close(st, reason);
+    }
+
+    fn close(&self, st: &mut ConnState, reason: CloseReason) {
+        st.closed = Some(reason);
+        st.notice = true;
+        self.closing.store(true, Ordering::Relaxed);
+        st.output.clear();
+        st.input = ReadBuf::default();
+        st.pending_head = None;
+        st.prefix = Vec::new();
+        self.wake(st);
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Deadlines
+    // -----------------------------------------------------------------------------------
+
+    /// The connection's earliest deadline and what it guards (`None`: nothing is awaited
+    /// from the client, or the connection is closed; lingering is the loop's).
+    pub(crate) fn deadline(&self, st: &ConnState, now: Instant) -> Option<(Instant, Expiry)> {
+        if st.closed.is_some() {
+            return None;
+        }
+        let settings = &self.hub.settings;
+        let mut best: Option<(Instant, Expiry)> = None;
+        let mut consider = |at: Option<Instant>, what: Expiry| {
+            if let Some(at) = at {
+                if best.map_or(true, |(b, _)| at < b) {
+                    best = Some((at, what));
+                }
+            }
+        };
+        if st.tls.as_ref().is_some_and(TlsSession::is_handshaking) {
+            consider(st.handshake_deadline, Expiry::Handshake);
+        }
+        consider(st.meter.deadline(&settings.write), Expiry::Write);
+        match st.lc.read_deadline(&settings.read_timeouts, st.idle_since) {
+            Some((at, kind)) => consider(Some(at), Expiry::Read(kind)),
+            None => {
+                // Handlers work on requests of an otherwise idle connection: look again an
+                // idle period from now (the idle deadline proper starts when they are done).
+                if matches!(st.lc.read_state(), ReadState::Head { started: None })
+                    && st.lc.in_flight() > 0
+                {
+                    let again = settings.read_timeouts.idle.and_then(|d| now.checked_add(d));
+                    consider(again, Expiry::Recheck);
+                }
+            }
+        }
+        best
+    }
+
+    /// A deadline came (the event loop's timer): acts on whatever expired by `now`.
+    pub(crate) fn expire(&self, st: &mut ConnState, now: Instant) {
+        let Some((at, what)) = self.deadline(st, now) else {
+            return;
+        };
+        if at > now {
+            return;
+        }
+        match what {
+            Expiry::Handshake => self.abort(st, CloseReason::HandshakeTimeout),
+            Expiry::Write => {
+                log::info!(
+                    "{:?}: client stopped reading (or reads too slowly)",
+                    self.remote_addr
+                );
+                self.abort(st, CloseReason::WriteTimeout)
+            }
+            Expiry::Read(kind) => {
+                if let Some((seq, status)) = st.lc.timed_out(kind) {
+                    st.pending_head = None;
+                    st.prefix.clear();
+                    self.closing.store(true, Ordering::Relaxed);
+                    self.push_error(st, seq, status, now);
+                }
+                self.closing.store(true, Ordering::Relaxed);
+                self.check_finished(st, now);
+                self.wake(st);
+            }
+            Expiry::Recheck => {}
+        }
+    }
+
+    /// The server is shutting down: requests in progress finish (their responses say
+    /// `Connection: close`), nothing more is read, an idle connection closes now.
+    pub(crate) fn shutdown(&self, st: &mut ConnState, now: Instant) {
+        st.shutting_down = true;
+        self.closing.store(true, Ordering::Relaxed);
+        if st.pending_head.is_some() {
+            // A request whose body the loop was still reading was never handed out.
+            st.pending_head = None;
+            st.prefix.clear();
+            st.lc.body_failed(CloseReason::Shutdown);
+        }
+        st.lc.shutdown();
+        self.check_finished(st, now);
+        self.wake(st);
+    }
+
+    /// Ends an operation of a handler thread on this connection: releases the lock and tells
+    /// the event loop what it must know (the connection closed, or a deadline moved earlier).
+    pub(crate) fn settle(self: &Arc<Self>, mut st: MutexGuard<'_, ConnState>) {
+        // Responses going out may have let reading resume (pipelining back-pressure, a
+        // request that could switch protocols): requests already here are parsed now.
+        let mut next = Vec::new();
+        if st.closed.is_none()
+            && !st.reader_waiting
+            && (!st.input.is_empty() || st.readable)
+            && st.lc.wants_input(&self.hub.settings.read)
+        {
+            self.pump(&mut st, Instant::now(), &mut next, false);
+        }
+        let notice = std::mem::take(&mut st.notice);
+        let arm = !notice && {
+            let now = Instant::now();
+            match self.deadline(&st, now) {
+                Some((at, _)) => st.armed.map_or(true, |armed| at < armed),
+                None => false,
+            }
+        };
+        drop(st);
+        if notice {
+            self.hub.send(Msg::Finished(self.key));
+        } else if arm {
+            self.hub.send(Msg::Arm(self.key));
+        }
+        self.hub.enqueue(next, true);
+    }
+
+    /// The event loop's counterpart of [`settle`](Self::settle): whether the connection
+    /// closed (the loop then lingers or forgets it).
+    pub(crate) fn take_notice(st: &mut ConnState) -> bool {
+        std::mem::take(&mut st.notice)
+    }
+
+    /// For a request body read by a handler: when the wait for more bytes must end, given
+    /// when the handler started reading and how much has come (stall and minimum rate).
+    pub(crate) fn body_deadline(&self, started: Instant, received: u64) -> Option<Instant> {
+        let t = &self.hub.settings.read_timeouts;
+        let stall = t.body_stall.and_then(|d| Instant::now().checked_add(d));
+        let rate = t
+            .min_body_rate
+            .and_then(|rate| rate_deadline(started, received, rate));
+        earliest(stall, rate)
+    }
 }
 
 impl Drop for Conn {
     fn drop(&mut self) {
-        self.live.fetch_sub(1, Ordering::Relaxed);
+        self.hub.live.fetch_sub(1, Ordering::Relaxed);
     }
 }

@@ -1,8 +1,8 @@
 //! A connection's read buffer: bytes read from the socket and not consumed yet.
 //!
-//! It travels with the read side: the event loop parses heads out of it, lends it to the body
-//! reader of a request, gets it back with any pipelined bytes, and hands it to an upgraded
-//! stream. Memory is allocated only while bytes are in flight; an idle connection holds none.
+//! The event loop parses heads out of it, a handler decodes its body from it, an upgraded
+//! stream starts with what is left in it. Memory is attached only while bytes are in
+//! flight (from a per-thread pool of standard buffers); an idle connection holds none.
 
 /// Bytes `data[start..end]` are unconsumed; `data` is fully initialised up to its length.
 #[derive(Debug, Default)]
@@ -28,7 +28,7 @@ impl ReadBuf {
 
     /// Marks `n` bytes as consumed.
     pub(crate) fn consume(&mut self, n: usize) {
-        self.start = (self.start + n).min(self.end);
+        self.start = self.start.saturating_add(n).min(self.end);
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
@@ -58,7 +58,8 @@ impl ReadBuf {
         self.end = (self.end + n).min(self.data.len());
     }
 
-    /// Frees the memory when nothing is buffered (idle keep-alive connections hold none).
+    /// Frees the memory when nothing is buffered.
+    #[cfg(test)]
     pub(crate) fn release_if_empty(&mut self) {
         if self.is_empty() && !self.data.is_empty() {
             *self = ReadBuf::default();
@@ -70,6 +71,20 @@ impl ReadBuf {
     pub(crate) fn release_into(&mut self, pool: &mut BufferPool) {
         if self.is_empty() && !self.data.is_empty() {
             pool.put(std::mem::take(&mut self.data));
+        }
+    }
+
+    /// Makes sure storage is attached, from this thread's pool when it has a buffer.
+    pub(crate) fn attach_pooled(&mut self) {
+        if self.data.is_empty() {
+            let _ = POOL.try_with(|pool| self.attach(&mut pool.borrow_mut()));
+        }
+    }
+
+    /// Gives the storage back to this thread's pool when nothing is buffered.
+    pub(crate) fn release_pooled(&mut self) {
+        if self.is_empty() && !self.data.is_empty() {
+            let _ = POOL.try_with(|pool| self.release_into(&mut pool.borrow_mut()));
         }
     }
 
@@ -99,6 +114,12 @@ pub(crate) struct BufferPool {
 }
 
 const MAX_POOLED: usize = 64;
+
+thread_local! {
+    /// Each thread that reads connections keeps a few standard buffers (the event loop's
+    /// leader changes threads, so a shared pool would need a lock on every request).
+    static POOL: std::cell::RefCell<BufferPool> = std::cell::RefCell::new(BufferPool::default());
+}
 
 impl BufferPool {
     fn take(&mut self) -> Option<Vec<u8>> {

@@ -18,8 +18,8 @@
 //!   arithmetic, and nothing is allocated at all, let alone from a client's number.
 //! - Once an error is returned, the decoder keeps returning it.
 
-use super::error::ProtoError;
 use super::head::BodyKind;
+use crate::proto::error::ProtoError;
 use crate::types::is_tchar;
 
 /// Longest chunk-size line (size, extensions, CRLF) we accept.

@@ -20,7 +20,7 @@
 
 use std::mem::MaybeUninit;
 
-use super::error::ProtoError;
+use crate::proto::error::ProtoError;
 use crate::types::{is_tchar, is_token, trim_ows, HTTPVersion, Header, Method};
 
 /// Limits applied while parsing a request head. Configuration, passed in by reference.

@@ -23,7 +23,7 @@ use std::io;
 
 use crate::types::{HTTPVersion, Header, StatusCode};
 
-use super::date::{http_date, DATE_LEN};
+use crate::proto::date::{http_date, DATE_LEN};
 
 /// The `Server` header value sent unless the user set one.
 pub(crate) const SERVER: &[u8] = b"tiny-http (Rust)";

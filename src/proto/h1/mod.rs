@@ -1,0 +1,6 @@
+//! HTTP/1.1, sans-IO (RFC 9112).
+
+pub(crate) mod conn;
+pub(crate) mod decode;
+pub(crate) mod encode;
+pub(crate) mod head;

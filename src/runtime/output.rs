@@ -1,0 +1,655 @@
+//! A connection's output queue: response bytes, owned bodies and files, in request order,
+//! waiting for the socket to take them.
+//!
+//! ```text
+//!   push(seq, chunk) ── seq == turn ──► queue ─── flush(sink) ──► socket
+//!         │                             ▲  (End(seq) reached: response seq is on the wire)
+//!         └── seq > turn ──► parked[seq]┘  moves to the queue when every response before it
+//!                                          is complete (its End was pushed)
+//! ```
+//!
+//! Chunks are rendered bytes (heads, small bodies, chunk framing: the bounded part), shared
+//! in-memory bodies and files (owned whole: they cost nothing extra to hold), and `End`
+//! markers. Flushing gathers consecutive byte chunks into one vectored write, so the
+//! responses to a pipelined burst leave together; files go out with `sendfile(2)` where the
+//! sink can, or are read into memory a piece at a time.
+//!
+//! # Invariants
+//! - Chunks leave in push order within a response, and responses in sequence order: a
+//!   response's chunks enter the queue only after every earlier response's `End`.
+//! - `buffered()` is the number of rendered bytes held (queued or parked); shared bodies and
+//!   files are not counted (they are the caller's memory and the page cache).
+//! - `flush` calls `ended(seq, end)` exactly once per response, in order, when its last byte
+//!   has been taken by the sink.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fs::File;
+use std::io::{self, IoSlice, Read};
+use std::sync::Arc;
+
+use crate::proto::h1::conn::ResponseEnd;
+
+/// Most slices gathered into one vectored write.
+const MAX_SLICES: usize = 64;
+/// A file copied through memory is read this much at a time.
+const FILE_PIECE: usize = 64 * 1024;
+/// Small byte chunks are appended to the previous one up to this size (one allocation and
+/// one slice for a burst of small responses).
+const COALESCE: usize = 16 * 1024;
+
+/// An in-memory body the runtime took over whole (`Response::from_data`, `from_string`).
+#[derive(Debug, Clone)]
+pub(crate) struct SharedBytes {
+    data: Arc<Vec<u8>>,
+    start: usize,
+    end: usize,
+}
+
+impl SharedBytes {
+    /// `data[start..end]` (clamped to the data).
+    pub(crate) fn new(data: Arc<Vec<u8>>, start: usize, end: usize) -> SharedBytes {
+        let end = end.min(data.len());
+        SharedBytes {
+            start: start.min(end),
+            end,
+            data,
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.data[self.start..self.end]
+    }
+}
+
+/// A file body: `remaining` bytes from the file's current position.
+#[derive(Debug)]
+pub(crate) struct FileBody {
+    pub(crate) file: File,
+    pub(crate) remaining: u64,
+    /// Whether the zero-copy path works for this file (`None` until asked).
+    zero_copy: Option<bool>,
+}
+
+impl FileBody {
+    pub(crate) fn new(file: File, remaining: u64) -> FileBody {
+        FileBody {
+            file,
+            remaining,
+            zero_copy: None,
+        }
+    }
+}
+
+/// One piece of output.
+#[derive(Debug)]
+pub(crate) enum Chunk {
+    /// Rendered bytes.
+    Bytes(Vec<u8>),
+    /// An owned in-memory body.
+    Shared(SharedBytes),
+    /// A file body.
+    File(FileBody),
+    /// Response `seq` ends here.
+    End(u64, ResponseEnd),
+}
+
+/// Where output goes: a socket (through TLS when there is a session).
+pub(crate) trait Sink {
+    /// Writes from several buffers; `WouldBlock` when nothing was taken.
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
+    /// Whether `file` can be sent without copying through memory (asked once per file).
+    fn can_send_file(&mut self, file: &File) -> bool;
+    /// Sends up to `max` bytes of `file` from its position without copying: `Ok(0)` at the
+    /// end of the file, `WouldBlock` when the socket took nothing.
+    fn send_file(&mut self, file: &File, max: u64) -> io::Result<u64>;
+}
+
+/// What a flush achieved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Flushed {
+    /// Bytes the sink took.
+    pub(crate) written: u64,
+    /// Output remains and the sink would block.
+    pub(crate) blocked: bool,
+}
+
+/// The output of one connection.
+#[derive(Debug, Default)]
+pub(crate) struct Output {
+    queue: VecDeque<Chunk>,
+    /// Bytes of the front chunk already written.
+    front_sent: usize,
+    parked: BTreeMap<u64, Vec<Chunk>>,
+    /// The response whose chunks go to the queue now.
+    turn: u64,
+    buffered: usize,
+}
+
+impl Output {
+    /// The response whose chunks are queued now (every earlier one is complete).
+    pub(crate) fn turn(&self) -> u64 {
+        self.turn
+    }
+
+    /// Rendered bytes held, queued or parked.
+    pub(crate) fn buffered(&self) -> usize {
+        self.buffered
+    }
+
+    /// Rendered bytes parked for response `seq` (0 once it is queued).
+    pub(crate) fn parked_bytes(&self, seq: u64) -> usize {
+        self.parked.get(&seq).map_or(0, |chunks| {
+            chunks
+                .iter()
+                .map(|c| match c {
+                    Chunk::Bytes(b) => b.len(),
+                    _ => 0,
+                })
+                .sum()
+        })
+    }
+
+    /// Nothing queued for the socket (parked responses may wait for their turn).
+    pub(crate) fn is_drained(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// Nothing queued and nothing parked.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.queue.is_empty() && self.parked.is_empty()
+    }
+
+    /// Adds a chunk to response `seq` (which must not be complete yet).
+    pub(crate) fn push(&mut self, seq: u64, chunk: Chunk) {
+        debug_assert!(seq >= self.turn, "response {seq} is already complete");
+        if let Chunk::Bytes(b) = &chunk {
+            self.buffered += b.len();
+        }
+        let is_end = matches!(chunk, Chunk::End(..));
+        if seq == self.turn {
+            Self::append(&mut self.queue, chunk);
+            if is_end {
+                self.advance();
+            }
+        } else {
+            let parked = self.parked.entry(seq).or_default();
+            match (parked.last_mut(), chunk) {
+                (Some(Chunk::Bytes(last)), Chunk::Bytes(b)) if last.len() + b.len() <= COALESCE => {
+                    last.extend_from_slice(&b)
+                }
+                (_, chunk) => parked.push(chunk),
+            }
+        }
+    }
+
+    /// Adds rendered bytes to response `seq`, copying them (so the caller keeps its buffer).
+    pub(crate) fn push_bytes(&mut self, seq: u64, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        // Into the last byte chunk of this response when it has room: a burst of small
+        // responses becomes one buffer.
+        let target = if seq == self.turn {
+            self.queue.back_mut()
+        } else {
+            self.parked.get_mut(&seq).and_then(|p| p.last_mut())
+        };
+        if let Some(Chunk::Bytes(last)) = target {
+            if last.len() + bytes.len() <= last.capacity().max(COALESCE) {
+                last.extend_from_slice(bytes);
+                self.buffered += bytes.len();
+                return;
+            }
+        }
+        let mut chunk = Vec::with_capacity(bytes.len().max(COALESCE.min(4 * bytes.len())));
+        chunk.extend_from_slice(bytes);
+        self.push(seq, Chunk::Bytes(chunk));
+    }
+
+    /// Queues a chunk, appending small byte chunks to a byte chunk at the back. (Appending
+    /// to a front chunk already partly written is fine: its written part is a prefix.)
+    fn append(queue: &mut VecDeque<Chunk>, chunk: Chunk) {
+        match (queue.back_mut(), chunk) {
+            (Some(Chunk::Bytes(last)), Chunk::Bytes(b)) if last.len() + b.len() <= COALESCE => {
+                last.extend_from_slice(&b)
+            }
+            (_, chunk) => queue.push_back(chunk),
+        }
+    }
+
+    /// Response `turn` is complete: the next one's parked chunks join the queue.
+    fn advance(&mut self) {
+        self.turn += 1;
+        while let Some(chunks) = self.parked.remove(&self.turn) {
+            let complete = matches!(chunks.last(), Some(Chunk::End(..)));
+            for chunk in chunks {
+                Self::append(&mut self.queue, chunk);
+            }
+            if !complete {
+                break;
+            }
+            self.turn += 1;
+        }
+    }
+
+    /// Drops everything (the connection is closing); files are closed.
+    pub(crate) fn clear(&mut self) {
+        self.queue.clear();
+        self.parked.clear();
+        self.front_sent = 0;
+        self.buffered = 0;
+    }
+
+    /// Writes queued output to `sink` until the queue is empty or the sink would block.
+    /// `ended(seq, end)` is called as each response's last byte is taken. Errors other than
+    /// `WouldBlock` are returned (the connection is then unusable).
+    pub(crate) fn flush(
+        &mut self,
+        sink: &mut dyn Sink,
+        ended: &mut dyn FnMut(u64, ResponseEnd),
+    ) -> io::Result<Flushed> {
+        let mut written = 0u64;
+        loop {
+            let blocked = match self.queue.front_mut() {
+                None => false,
+                Some(Chunk::End(seq, end)) => {
+                    let (seq, end) = (*seq, *end);
+                    self.queue.pop_front();
+                    ended(seq, end);
+                    if end == ResponseEnd::Close {
+                        // Nothing after a response that closes the connection may be sent.
+                        self.clear();
+                        return Ok(Flushed {
+                            written,
+                            blocked: false,
+                        });
+                    }
+                    continue;
+                }
+                Some(Chunk::File(_)) => match self.send_file_piece(sink)? {
+                    Some(n) => {
+                        written += n;
+                        continue;
+                    }
+                    None => true,
+                },
+                Some(_) => match self.write_bytes(sink, ended)? {
+                    Some(n) => {
+                        written += n as u64;
+                        continue;
+                    }
+                    None => true,
+                },
+            };
+            return Ok(Flushed { written, blocked });
+        }
+    }
+
+    /// Writes the byte chunks at the front in one vectored write (across the ends of
+    /// responses): `Some(n)` written, `None` when the sink would block.
+    fn write_bytes(
+        &mut self,
+        sink: &mut dyn Sink,
+        ended: &mut dyn FnMut(u64, ResponseEnd),
+    ) -> io::Result<Option<usize>> {
+        let mut slices: [IoSlice<'_>; MAX_SLICES] = [IoSlice::new(&[]); MAX_SLICES];
+        let mut count = 0;
+        for (i, chunk) in self.queue.iter().enumerate() {
+            let bytes = match chunk {
+                Chunk::Bytes(b) => &b[..],
+                Chunk::Shared(s) => s.bytes(),
+                // The bytes after a response that closes the connection are never sent.
+                Chunk::End(_, ResponseEnd::Close) => break,
+                Chunk::End(..) => continue,
+                Chunk::File(_) => break,
+            };
+            let bytes = if i == 0 {
+                &bytes[self.front_sent..]
+            } else {
+                bytes
+            };
+            if !bytes.is_empty() {
+                slices[count] = IoSlice::new(bytes);
+                count += 1;
+                if count == MAX_SLICES {
+                    break;
+                }
+            }
+        }
+        let n = if count == 0 {
+            0 // only empty chunks before a file: drop them
+        } else {
+            match sink.write_vectored(&slices[..count]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+                Err(e) => return Err(e),
+            }
+        };
+        self.consume(n, ended);
+        Ok(Some(n))
+    }
+
+    /// Marks `n` bytes of the front chunks written: drops the chunks finished (and empty
+    /// ones), reports the responses whose `End` is passed, stops in a chunk not finished or
+    /// at a file.
+    fn consume(&mut self, mut n: usize, ended: &mut dyn FnMut(u64, ResponseEnd)) {
+        while let Some(front) = self.queue.front() {
+            let len = match front {
+                Chunk::Bytes(b) => b.len(),
+                Chunk::Shared(s) => s.bytes().len(),
+                Chunk::End(_, ResponseEnd::Close) => return, // `flush` ends there
+                Chunk::End(seq, end) => {
+                    let (seq, end) = (*seq, *end);
+                    self.queue.pop_front();
+                    ended(seq, end);
+                    continue;
+                }
+                Chunk::File(_) => return,
+            };
+            let left = len - self.front_sent;
+            if n < left {
+                self.front_sent += n;
+                return;
+            }
+            n -= left;
+            if let Some(Chunk::Bytes(b)) = self.queue.pop_front() {
+                self.buffered -= b.len();
+            }
+            self.front_sent = 0;
+        }
+    }
+
+    /// Sends (part of) the file at the front: `Some(n)` bytes went out, `None` when the sink
+    /// would block. A file shorter than announced is an error (its response is truncated).
+    fn send_file_piece(&mut self, sink: &mut dyn Sink) -> io::Result<Option<u64>> {
+        let Some(Chunk::File(body)) = self.queue.front_mut() else {
+            return Ok(Some(0));
+        };
+        if body.remaining == 0 {
+            self.queue.pop_front();
+            return Ok(Some(0));
+        }
+        let zero_copy = *body
+            .zero_copy
+            .get_or_insert_with(|| sink.can_send_file(&body.file));
+        if zero_copy {
+            return match sink.send_file(&body.file, body.remaining) {
+                Ok(0) => Err(file_too_short()),
+                Ok(n) => {
+                    body.remaining -= n.min(body.remaining);
+                    Ok(Some(n))
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+                Err(e) => Err(e),
+            };
+        }
+        // Through memory: the next piece becomes a byte chunk in front of the rest.
+        let want = usize::try_from(body.remaining).map_or(FILE_PIECE, |r| r.min(FILE_PIECE));
+        let mut piece = vec![0u8; want];
+        let mut got = 0;
+        while got < want {
+            match body.file.read(&mut piece[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if got == 0 {
+            return Err(file_too_short());
+        }
+        piece.truncate(got);
+        body.remaining -= got as u64;
+        self.buffered += got;
+        self.queue.push_front(Chunk::Bytes(piece));
+        Ok(Some(0))
+    }
+}
+
+fn file_too_short() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "the response file ended before its announced length",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sink that takes at most `room` bytes (then would block), records what it got and
+    /// how many writes it saw; `zero_copy` says whether files go out "without copying".
+    #[derive(Default)]
+    struct FakeSink {
+        got: Vec<u8>,
+        room: usize,
+        writes: usize,
+        zero_copy: bool,
+    }
+
+    impl Sink for FakeSink {
+        fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+            if self.room == 0 {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            self.writes += 1;
+            let mut n = 0;
+            for b in bufs {
+                let take = b.len().min(self.room - n);
+                self.got.extend_from_slice(&b[..take]);
+                n += take;
+                if n == self.room {
+                    break;
+                }
+            }
+            self.room -= n;
+            Ok(n)
+        }
+        fn can_send_file(&mut self, _: &File) -> bool {
+            self.zero_copy
+        }
+        fn send_file(&mut self, mut file: &File, max: u64) -> io::Result<u64> {
+            if self.room == 0 {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            let want = (max as usize).min(self.room);
+            let mut buf = vec![0; want];
+            let n = file.read(&mut buf)?;
+            self.got.extend_from_slice(&buf[..n]);
+            self.room -= n;
+            Ok(n as u64)
+        }
+    }
+
+    fn flush_all(out: &mut Output, sink: &mut FakeSink) -> Vec<(u64, ResponseEnd)> {
+        let mut ends = Vec::new();
+        let f = out.flush(sink, &mut |s, e| ends.push((s, e))).unwrap();
+        assert!(!f.blocked || sink.room == 0);
+        ends
+    }
+
+    #[test]
+    fn responses_leave_in_order_whatever_order_they_arrive_in() {
+        let mut out = Output::default();
+        out.push_bytes(2, b"C");
+        out.push(2, Chunk::End(2, ResponseEnd::KeepAlive));
+        out.push_bytes(1, b"B");
+        out.push(1, Chunk::End(1, ResponseEnd::KeepAlive));
+        assert_eq!(out.turn(), 0);
+        assert!(out.is_drained(), "nothing is due before response 0");
+        out.push_bytes(0, b"A");
+        let mut sink = FakeSink {
+            room: 100,
+            ..FakeSink::default()
+        };
+        assert!(
+            flush_all(&mut out, &mut sink).is_empty(),
+            "0 is not complete"
+        );
+        assert_eq!(sink.got, b"A");
+        out.push(0, Chunk::End(0, ResponseEnd::KeepAlive));
+        assert_eq!(out.turn(), 3);
+        let ends = flush_all(&mut out, &mut sink);
+        assert_eq!(sink.got, b"ABC");
+        assert_eq!(
+            ends,
+            [
+                (0, ResponseEnd::KeepAlive),
+                (1, ResponseEnd::KeepAlive),
+                (2, ResponseEnd::KeepAlive)
+            ]
+        );
+        assert!(out.is_empty());
+        assert_eq!(out.buffered(), 0);
+    }
+
+    #[test]
+    fn a_burst_of_small_responses_is_one_write() {
+        let mut out = Output::default();
+        for seq in 0..16 {
+            out.push_bytes(seq, format!("response {seq}\n").as_bytes());
+            out.push(seq, Chunk::End(seq, ResponseEnd::KeepAlive));
+        }
+        let mut sink = FakeSink {
+            room: 1 << 20,
+            ..FakeSink::default()
+        };
+        let ends = flush_all(&mut out, &mut sink);
+        assert_eq!(ends.len(), 16);
+        assert_eq!(sink.writes, 1);
+    }
+
+    #[test]
+    fn partial_writes_resume_exactly_where_they_stopped() {
+        let mut out = Output::default();
+        let body: Vec<u8> = (0..200u8).collect();
+        let shared = SharedBytes::new(Arc::new(body.clone()), 0, 200);
+        out.push_bytes(0, b"HEAD:");
+        out.push(0, Chunk::Shared(shared));
+        out.push_bytes(0, b":TAIL");
+        out.push(0, Chunk::End(0, ResponseEnd::KeepAlive));
+        let mut expected = b"HEAD:".to_vec();
+        expected.extend_from_slice(&body);
+        expected.extend_from_slice(b":TAIL");
+        // Every room size: the bytes arrive intact and the end is reported once.
+        for room in 1..=expected.len() {
+            let mut out2 = Output::default();
+            out2.push_bytes(0, b"HEAD:");
+            out2.push(
+                0,
+                Chunk::Shared(SharedBytes::new(Arc::new(body.clone()), 0, 200)),
+            );
+            out2.push_bytes(0, b":TAIL");
+            out2.push(0, Chunk::End(0, ResponseEnd::KeepAlive));
+            let mut sink = FakeSink::default();
+            let mut ends = Vec::new();
+            for _ in 0..1000 {
+                sink.room = room;
+                let f = out2
+                    .flush(&mut sink, &mut |s, e| ends.push((s, e)))
+                    .unwrap();
+                if !f.blocked {
+                    break;
+                }
+            }
+            assert_eq!(sink.got, expected, "room {room}");
+            assert_eq!(ends, [(0, ResponseEnd::KeepAlive)], "room {room}");
+            assert_eq!(out2.buffered(), 0, "room {room}");
+        }
+        let _ = &mut out;
+    }
+
+    #[test]
+    fn files_go_out_zero_copy_or_through_memory_and_short_files_are_errors() {
+        let mut path = std::env::temp_dir();
+        path.push(format!("tiny-http-output-test-{}", std::process::id()));
+        let content: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &content).unwrap();
+        for zero_copy in [true, false] {
+            let mut out = Output::default();
+            out.push_bytes(0, b"H");
+            out.push(
+                0,
+                Chunk::File(FileBody::new(File::open(&path).unwrap(), 300_000)),
+            );
+            out.push_bytes(0, b"T");
+            out.push(0, Chunk::End(0, ResponseEnd::KeepAlive));
+            let mut sink = FakeSink {
+                zero_copy,
+                ..FakeSink::default()
+            };
+            let mut ends = Vec::new();
+            for _ in 0..10_000 {
+                sink.room = 7_777;
+                if !out
+                    .flush(&mut sink, &mut |s, e| ends.push((s, e)))
+                    .unwrap()
+                    .blocked
+                {
+                    break;
+                }
+            }
+            assert_eq!(sink.got.len(), 300_002, "zero_copy {zero_copy}");
+            assert_eq!(&sink.got[1..300_001], &content[..]);
+            assert_eq!(ends.len(), 1);
+            assert!(out.buffered() <= FILE_PIECE);
+        }
+        // Announced longer than it is: an error, not a hang or a silent short response.
+        let mut out = Output::default();
+        out.push(
+            0,
+            Chunk::File(FileBody::new(File::open(&path).unwrap(), 400_000)),
+        );
+        out.push(0, Chunk::End(0, ResponseEnd::KeepAlive));
+        let mut sink = FakeSink {
+            room: usize::MAX / 2,
+            ..FakeSink::default()
+        };
+        let err = out.flush(&mut sink, &mut |_, _| {}).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn nothing_after_a_closing_response_is_written() {
+        let mut out = Output::default();
+        out.push_bytes(0, b"first");
+        out.push(0, Chunk::End(0, ResponseEnd::Close));
+        out.push_bytes(1, b"never");
+        out.push(1, Chunk::End(1, ResponseEnd::KeepAlive));
+        let mut sink = FakeSink {
+            room: 1000,
+            ..FakeSink::default()
+        };
+        let ends = flush_all(&mut out, &mut sink);
+        assert_eq!(sink.got, b"first");
+        assert_eq!(ends, [(0, ResponseEnd::Close)]);
+        assert!(out.is_empty(), "the rest is dropped");
+    }
+
+    #[test]
+    fn buffered_counts_rendered_bytes_only() {
+        let mut out = Output::default();
+        out.push_bytes(0, &[1; 100]);
+        out.push(
+            0,
+            Chunk::Shared(SharedBytes::new(Arc::new(vec![2; 1000]), 0, 1000)),
+        );
+        out.push_bytes(1, &[3; 50]);
+        assert_eq!(out.buffered(), 150);
+        let mut sink = FakeSink {
+            room: 120,
+            ..FakeSink::default()
+        };
+        flush_all(&mut out, &mut sink);
+        assert_eq!(
+            out.buffered(),
+            50,
+            "the first 100 went, the shared body does not count"
+        );
+        out.clear();
+        assert_eq!(out.buffered(), 0);
+        assert!(out.is_empty());
+    }
+}
