@@ -187,11 +187,13 @@ impl Sink for StreamSink<'_> {
         }
     }
 
-    fn send_file(&mut self, file: &std::fs::File, max: u64) -> io::Result<u64> {
-        self.stream
-            .socket
-            .send_file(file, max)
-            .unwrap_or_else(|| Err(io::ErrorKind::Unsupported.into()))
+    fn send_file(
+        &mut self,
+        file: &std::fs::File,
+        offset: u64,
+        max: u64,
+    ) -> Option<io::Result<u64>> {
+        self.stream.socket.send_file(file, offset, max)
     }
 }
 

@@ -61,22 +61,60 @@ impl SharedBytes {
     }
 }
 
-/// A file body: `remaining` bytes from the file's current position.
+/// A file body: `remaining` bytes from the file's position when it was handed over.
 #[derive(Debug)]
 pub(crate) struct FileBody {
     pub(crate) file: File,
     pub(crate) remaining: u64,
+    /// Where the next byte is read; `None` for a file without positions (a pipe): it is then
+    /// read from its cursor.
+    offset: Option<u64>,
     /// Whether the zero-copy path works for this file (`None` until asked).
     zero_copy: Option<bool>,
 }
 
 impl FileBody {
+    /// `remaining` bytes of `file` from its current position.
     pub(crate) fn new(file: File, remaining: u64) -> FileBody {
+        use std::io::Seek;
+        let offset = (&file).stream_position().ok();
         FileBody {
             file,
             remaining,
+            offset,
             zero_copy: None,
         }
+    }
+
+    /// Reads the next bytes into `buf` (at the tracked offset when the file has positions).
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = match self.offset {
+            Some(offset) => read_at(&self.file, buf, offset)?,
+            None => (&self.file).read(buf)?,
+        };
+        if let Some(offset) = &mut self.offset {
+            *offset += n as u64;
+        }
+        Ok(n)
+    }
+}
+
+/// A positional read (the file's cursor is not used on unix).
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::read_at(file, buf, offset)
+    }
+    #[cfg(windows)]
+    {
+        std::os::windows::fs::FileExt::seek_read(file, buf, offset)
+    }
+    #[cfg(not(any(unix, windows)))]
+    {
+        use std::io::Seek;
+        let mut file = file;
+        file.seek(io::SeekFrom::Start(offset))?;
+        file.read(buf)
     }
 }
 
@@ -99,9 +137,10 @@ pub(crate) trait Sink {
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
     /// Whether `file` can be sent without copying through memory (asked once per file).
     fn can_send_file(&mut self, file: &File) -> bool;
-    /// Sends up to `max` bytes of `file` from its position without copying: `Ok(0)` at the
-    /// end of the file, `WouldBlock` when the socket took nothing.
-    fn send_file(&mut self, file: &File, max: u64) -> io::Result<u64>;
+    /// Sends up to `max` bytes of `file` from `offset` without copying: `Ok(0)` at the end of
+    /// the file, `WouldBlock` when the socket took nothing; `None` when the system refused the
+    /// path for this file after all (nothing was sent: copy instead).
+    fn send_file(&mut self, file: &File, offset: u64, max: u64) -> Option<io::Result<u64>>;
 }
 
 /// What a flush achieved.
@@ -370,26 +409,30 @@ impl Output {
             self.queue.pop_front();
             return Ok(Some(0));
         }
-        let zero_copy = *body
-            .zero_copy
-            .get_or_insert_with(|| sink.can_send_file(&body.file));
-        if zero_copy {
-            return match sink.send_file(&body.file, body.remaining) {
-                Ok(0) => Err(file_too_short()),
-                Ok(n) => {
-                    body.remaining -= n.min(body.remaining);
-                    Ok(Some(n))
+        let zero_copy = body.offset.is_some()
+            && *body
+                .zero_copy
+                .get_or_insert_with(|| sink.can_send_file(&body.file));
+        if let (true, Some(offset)) = (zero_copy, body.offset) {
+            match sink.send_file(&body.file, offset, body.remaining) {
+                Some(Ok(0)) => return Err(file_too_short()),
+                Some(Ok(n)) => {
+                    let n = n.min(body.remaining);
+                    body.remaining -= n;
+                    body.offset = Some(offset + n);
+                    return Ok(Some(n));
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
-                Err(e) => Err(e),
-            };
+                Some(Err(e)) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+                Some(Err(e)) => return Err(e),
+                None => body.zero_copy = Some(false),
+            }
         }
         // Through memory: the next piece becomes a byte chunk in front of the rest.
         let want = usize::try_from(body.remaining).map_or(FILE_PIECE, |r| r.min(FILE_PIECE));
         let mut piece = vec![0u8; want];
         let mut got = 0;
         while got < want {
-            match body.file.read(&mut piece[got..]) {
+            match body.read(&mut piece[got..]) {
                 Ok(0) => break,
                 Ok(n) => got += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -426,6 +469,8 @@ mod tests {
         room: usize,
         writes: usize,
         zero_copy: bool,
+        /// The system refuses the zero-copy path after all (the first call).
+        refuse_sendfile: bool,
     }
 
     impl Sink for FakeSink {
@@ -449,16 +494,22 @@ mod tests {
         fn can_send_file(&mut self, _: &File) -> bool {
             self.zero_copy
         }
-        fn send_file(&mut self, mut file: &File, max: u64) -> io::Result<u64> {
+        fn send_file(&mut self, file: &File, offset: u64, max: u64) -> Option<io::Result<u64>> {
+            if self.refuse_sendfile {
+                return None;
+            }
             if self.room == 0 {
-                return Err(io::ErrorKind::WouldBlock.into());
+                return Some(Err(io::ErrorKind::WouldBlock.into()));
             }
             let want = (max as usize).min(self.room);
             let mut buf = vec![0; want];
-            let n = file.read(&mut buf)?;
+            let n = match read_at(file, &mut buf, offset) {
+                Ok(n) => n,
+                Err(e) => return Some(Err(e)),
+            };
             self.got.extend_from_slice(&buf[..n]);
             self.room -= n;
-            Ok(n as u64)
+            Some(Ok(n as u64))
         }
     }
 
@@ -566,7 +617,7 @@ mod tests {
         path.push(format!("tiny-http-output-test-{}", std::process::id()));
         let content: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
         std::fs::write(&path, &content).unwrap();
-        for zero_copy in [true, false] {
+        for (zero_copy, refuse_sendfile) in [(true, false), (false, false), (true, true)] {
             let mut out = Output::default();
             out.push_bytes(0, b"H");
             out.push(
@@ -577,6 +628,7 @@ mod tests {
             out.push(0, Chunk::End(0, ResponseEnd::KeepAlive));
             let mut sink = FakeSink {
                 zero_copy,
+                refuse_sendfile,
                 ..FakeSink::default()
             };
             let mut ends = Vec::new();

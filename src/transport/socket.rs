@@ -156,17 +156,17 @@ impl Socket {
         let _ = registry;
     }
 
-    /// Sends up to `max` bytes of `file`, from its current position, straight from the page
-    /// cache (`sendfile(2)`); returns how many went out (0 at end of file). `None` when this
-    /// socket or file cannot take that path: the caller copies through memory instead.
-    pub(crate) fn send_file(&self, file: &File, max: u64) -> Option<io::Result<u64>> {
+    /// Sends up to `max` bytes of `file` from `offset` straight from the page cache
+    /// (`sendfile(2)`); returns how many went out (0 at end of file). `None` when this socket
+    /// or file cannot take that path: the caller copies through memory instead.
+    pub(crate) fn send_file(&self, file: &File, offset: u64, max: u64) -> Option<io::Result<u64>> {
         #[cfg(all(target_os = "linux", not(tiny_http_portable)))]
         {
-            super::sendfile::send(self, file, max)
+            super::sendfile::send(self, file, offset, max)
         }
         #[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]
         {
-            let _ = (file, max);
+            let _ = (file, offset, max);
             None
         }
     }
