@@ -8,6 +8,7 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use tiny_http::fuzzing;
 use tiny_http::fuzzing::{parse_head, ChunkedDecoder};
 use tiny_http::{Response, ServerBuilder};
 
@@ -106,7 +107,7 @@ pub fn chunked(data: &[u8]) {
 
 /// A server shared by every run of the connection target: short deadlines, small limits, and
 /// handlers that read the body and echo its size.
-fn server() -> SocketAddr {
+fn shared_server() -> SocketAddr {
     static SERVER: OnceLock<SocketAddr> = OnceLock::new();
     *SERVER.get_or_init(|| {
         let server = ServerBuilder::new()
@@ -165,10 +166,50 @@ fn read_to_close(stream: &mut TcpStream, input: &[u8]) -> Vec<u8> {
     }
 }
 
-/// Whole connection: arbitrary bytes to a real server over loopback, then EOF. The server
-/// answers only with HTTP/1.1 responses, closes, and still serves the next connection.
+/// The connection lifecycle, in-process: the first byte picks the limits, the next four the
+/// piece sizes, the rest is what the client sends. The transcript is the same whatever the
+/// pieces; requests are numbered from 0 without gaps; nothing follows an error; once the
+/// input has ended (every response written at once) the connection is finished.
 pub fn connection(data: &[u8]) {
-    let addr = server();
+    let Some((&flags, rest)) = data.split_first() else {
+        return;
+    };
+    let tight = flags & 1 == 1;
+    let (sizes, input) = rest.split_at(rest.len().min(4));
+    let steps: Vec<usize> = sizes.iter().map(|&b| usize::from(b % 64) + 1).collect();
+    let whole = fuzzing::connection(input, &[], tight);
+    let split = fuzzing::connection(input, &steps, tight);
+    assert_eq!(split, whole, "pieces {steps:?} of {input:?}");
+    let one_by_one = fuzzing::connection(input, &[1], tight);
+    assert_eq!(one_by_one, whole, "byte by byte: {input:?}");
+
+    let (last, events) = whole.split_last().expect("an end line");
+    assert!(last.starts_with("end finished=true "), "{whole:?}");
+    let mut next = 0u64;
+    let mut ended = false;
+    for line in events {
+        assert!(!ended, "an event after an error: {whole:?}");
+        let (seq, what) = line
+            .strip_prefix('#')
+            .and_then(|l| l.split_once(' '))
+            .unwrap_or_else(|| panic!("odd line {line:?}"));
+        let seq: u64 = seq.parse().expect("request number");
+        if what.starts_with("body") {
+            assert_eq!(seq + 1, next, "a body of request {seq}: {whole:?}");
+            ended = what.starts_with("body error");
+        } else {
+            assert_eq!(seq, next, "requests numbered in order: {whole:?}");
+            next += 1;
+            ended = what.starts_with("error");
+        }
+    }
+}
+
+/// Whole connection through a real server: arbitrary bytes over loopback, then EOF. The
+/// server answers only with HTTP/1.1 responses, closes, and still serves the next
+/// connection. (Not a fuzz target: the corpus replay runs it beside [`connection`].)
+pub fn server(data: &[u8]) {
+    let addr = shared_server();
     let mut stream = connect(addr);
     // The server may close early (an error response): later writes may fail.
     let _ = stream.write_all(data);

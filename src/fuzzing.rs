@@ -62,3 +62,21 @@ impl ChunkedDecoder {
         self.0.is_done()
     }
 }
+
+/// The HTTP/1.1 connection lifecycle driven in-process (no sockets): `input` arrives in
+/// pieces whose sizes cycle through `steps` (empty: all at once), every response is written
+/// as soon as its request is complete. Returns the transcript, one line per event; see
+/// `proto/h1/transcript.rs` for what must hold of it.
+pub fn connection(input: &[u8], steps: &[usize], tight: bool) -> Vec<String> {
+    use crate::proto::h1::conn::ReadLimits;
+    let limits = if tight {
+        ReadLimits {
+            head: tight_limits(),
+            max_in_flight: 3,
+            preread: 8,
+        }
+    } else {
+        ReadLimits::default()
+    };
+    crate::proto::h1::transcript::transcript(input, steps, &limits)
+}

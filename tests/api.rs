@@ -286,12 +286,14 @@ fn recv_recv_timeout_and_try_recv() {
 }
 
 /// The kernel thread id of the calling thread, from /proc/thread-self.
+#[cfg(target_os = "linux")]
 fn own_tid() -> String {
     let link = std::fs::read_link("/proc/thread-self").expect("/proc/thread-self");
     link.file_name().unwrap().to_string_lossy().into_owned()
 }
 
 /// True when the thread is sleeping (blocked in the kernel).
+#[cfg(target_os = "linux")]
 fn is_blocked(tid: &str) -> bool {
     let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap_or_default();
     // Field 3, after the parenthesised name.

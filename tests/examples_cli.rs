@@ -121,8 +121,9 @@ impl Drop for Running {
     }
 }
 
-/// Starts an example on a free port, reads the URL it prints and fetches `path` from it.
-fn fetch_from_printed_url(name: &str, path: &str) -> (String, String) {
+/// Starts an example on a free port; returns it (killed on drop), the line it printed and
+/// the authority (`127.0.0.1:port`) of the URL in that line.
+fn start(name: &str) -> (Running, String, String) {
     let mut child = Running(
         Command::new(example(name))
             .args(["--port", "0"])
@@ -155,10 +156,22 @@ fn fetch_from_printed_url(name: &str, path: &str) -> (String, String) {
         .trim_end_matches('/')
         .to_string();
     assert!(authority.starts_with("127.0.0.1:"), "{line}");
-    let mut stream = TcpStream::connect(&authority).expect("connect to the printed address");
+    (child, line, authority)
+}
+
+/// Connects to `authority` with a read timeout.
+fn connect(authority: &str) -> TcpStream {
+    let stream = TcpStream::connect(authority).expect("connect to the printed address");
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
+    stream
+}
+
+/// Starts an example on a free port, reads the URL it prints and fetches `path` from it.
+fn fetch_from_printed_url(name: &str, path: &str) -> (String, String) {
+    let (_child, line, authority) = start(name);
+    let mut stream = connect(&authority);
     write!(
         stream,
         "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
@@ -191,4 +204,43 @@ fn examples_serve_on_the_address_they_print() {
     let (_, response) = fetch_from_printed_url("websockets", "/");
     assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
     assert!(response.contains("new WebSocket("), "{response}");
+}
+
+/// The websockets example completes RFC 6455's own handshake example (§1.3: the key
+/// `dGhlIHNhbXBsZSBub25jZQ==` is answered `s3pPLMBiTxaQ9kYGzzhZRbK+xOo=`) and echoes a frame.
+#[test]
+fn websockets_example_handshakes_and_echoes() {
+    let (_child, _, authority) = start("websockets");
+    let mut stream = connect(&authority);
+    write!(
+        stream,
+        "GET /ws HTTP/1.1\r\nHost: {authority}\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\n\r\n"
+    )
+    .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert!(head.len() < 4096, "no end of head in {head:?}");
+        stream.read_exact(&mut byte).expect("read the handshake");
+        head.push(byte[0]);
+    }
+    let head = text(&head);
+    assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("\r\nsec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo=\r\n"),
+        "{head}"
+    );
+
+    // A masked text frame "hi"; the echo comes back unmasked.
+    let mask = [1u8, 2, 3, 4];
+    let mut frame = vec![0x81, 0x80 | 2];
+    frame.extend_from_slice(&mask);
+    frame.extend(b"hi".iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
+    stream.write_all(&frame).unwrap();
+    let mut echo = [0u8; 4];
+    stream.read_exact(&mut echo).expect("read the echo");
+    assert_eq!(echo, [0x81, 2, b'h', b'i']);
 }

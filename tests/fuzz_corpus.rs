@@ -56,3 +56,78 @@ fn chunked_corpus() {
 fn connection_corpus() {
     replay_all("connection", checks::connection, 20);
 }
+
+/// The same inputs to a real server over loopback (the event loop, not just the lifecycle).
+#[test]
+fn connection_corpus_through_a_server() {
+    replay_all("connection", checks::server, 20);
+}
+
+/// A little deterministic fuzzing in every CI run: the connection corpus mutated (bytes
+/// flipped, inserted, deleted, spliced between inputs) by a fixed-seed generator, through
+/// the in-process connection check. `FUZZ_ROUNDS` sets how many inputs (default 4000).
+#[test]
+fn connection_mutations() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/connection");
+    let mut corpus: Vec<Vec<u8>> = std::fs::read_dir(&dir)
+        .expect("corpus")
+        .map(|e| std::fs::read(e.expect("entry").path()).expect("read"))
+        .collect();
+    corpus.sort();
+    let rounds: usize = std::env::var("FUZZ_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(4000);
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = move |n: usize| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % n.max(1) as u64) as usize
+    };
+    const TOKENS: &[&[u8]] = &[
+        b"\r\n",
+        b"\r\n\r\n",
+        b"Content-Length: 5\r\n",
+        b"Transfer-Encoding: chunked\r\n",
+        b"0\r\n\r\n",
+        b"Connection: close\r\n",
+        b"Expect: 100-continue\r\n",
+        b"Upgrade: x\r\nConnection: upgrade\r\n",
+        b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"HTTP/1.0",
+        b" ",
+        b":",
+    ];
+    for round in 0..rounds {
+        let mut input = corpus[next(corpus.len())].clone();
+        for _ in 0..1 + next(4) {
+            let at = next(input.len() + 1);
+            match next(5) {
+                0 if !input.is_empty() => {
+                    let i = next(input.len());
+                    input[i] = next(256) as u8;
+                }
+                1 => input
+                    .splice(at..at, TOKENS[next(TOKENS.len())].iter().copied())
+                    .for_each(drop),
+                2 if !input.is_empty() => {
+                    let end = (at + next(8)).min(input.len());
+                    input.drain(at.min(end)..end);
+                }
+                3 => {
+                    let other = &corpus[next(corpus.len())];
+                    let from = next(other.len() + 1);
+                    input
+                        .splice(at..at, other[from..].iter().copied())
+                        .for_each(drop);
+                }
+                _ => input.insert(at, next(256) as u8),
+            }
+        }
+        input.truncate(4096);
+        if std::panic::catch_unwind(|| checks::connection(&input)).is_err() {
+            panic!("round {round}: input {input:?} (add it to fuzz/corpus/connection)");
+        }
+    }
+}

@@ -1,7 +1,8 @@
 //! No thread per connection: 2,000 idle keep-alive connections cost no thread.
 //!
 //! This file holds a single test on purpose: the thread count of the process is read from
-//! /proc/self/status, and other tests running beside it would change it.
+//! /proc/self/status, and other tests running beside it would change it. Linux only (/proc).
+#![cfg(target_os = "linux")]
 
 mod support;
 

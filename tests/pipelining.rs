@@ -389,3 +389,79 @@ fn a_thread_collecting_requests_gets_the_next_one_while_another_thread_leads() {
         events.try_recv()
     );
 }
+
+/// Two pipelined requests received by one thread, answered second-first on that thread.
+/// Returns what `respond` said for the second and the raw responses the client got.
+fn answer_second_first_on_one_thread(
+    second: impl FnOnce() -> Response<Box<dyn std::io::Read + Send>> + Send + 'static,
+) -> (std::io::Result<()>, Vec<support::RawResponse>, Client) {
+    let server = Server::http("127.0.0.1:0").unwrap();
+    let mut c = Client::connect(server.server_addr().to_ip().unwrap());
+    c.send("GET /first HTTP/1.1\r\nHost: t\r\n\r\nGET /second HTTP/1.1\r\nHost: t\r\n\r\n");
+    let (tx, rx) = mpsc::channel();
+    let handler = thread::spawn(move || {
+        let first = server.recv_timeout(WAIT).unwrap().expect("first request");
+        let second_rq = server.recv_timeout(WAIT).unwrap().expect("second request");
+        assert_eq!((first.url(), second_rq.url()), ("/first", "/second"));
+        let r = second_rq.respond(second());
+        tx.send(r).unwrap();
+        first.respond(Response::from_string("first")).unwrap();
+        server
+    });
+    // Bounded: a hang here is the failure this checks for.
+    let second_result = rx
+        .recv_timeout(WAIT)
+        .expect("respond() to the later request returned (no self-deadlock)");
+    let _server = handler.join().expect("handler thread");
+    let mut responses = Vec::new();
+    while responses.len() < 2 {
+        match c.read_response() {
+            Ok(r) => responses.push(r),
+            Err(_) => break,
+        }
+    }
+    (second_result, responses, c)
+}
+
+#[test]
+fn answering_a_later_request_first_on_the_same_thread_works_when_it_fits() {
+    // A small body waits in the output buffer; an owned body of any size is handed over
+    // whole: either way both responses leave, in request order.
+    for size in [100usize, 4 << 20] {
+        let (result, responses, _) = answer_second_first_on_one_thread(move || {
+            Response::from_data(vec![b'x'; size]).boxed()
+        });
+        result.unwrap_or_else(|e| panic!("{size} bytes: {e}"));
+        assert_eq!(responses.len(), 2, "{size} bytes");
+        assert_eq!(
+            (responses[0].status(), responses[0].body_str()),
+            (200, "first")
+        );
+        assert_eq!(
+            (responses[1].status(), responses[1].body.len()),
+            (200, size)
+        );
+    }
+}
+
+#[test]
+fn answering_a_later_request_first_with_a_large_stream_is_a_clear_error_not_a_hang() {
+    use std::io::Read;
+    // A streamed body larger than the output buffer cannot wait for its turn while this
+    // very thread holds the earlier request: respond() fails at once (WouldBlock, with an
+    // explanation), the client gets the first response, then a 500 in the second's place.
+    let (result, responses, mut c) = answer_second_first_on_one_thread(|| {
+        let body: Box<dyn Read + Send> = Box::new(std::io::repeat(b'y').take(8 << 20));
+        Response::new(tiny_http::StatusCode(200), vec![], body, None, None)
+    });
+    let err = result.expect_err("a streamed response ahead of its turn cannot be buffered");
+    assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+    assert!(err.to_string().contains("in order"), "{err}");
+    assert_eq!(responses.len(), 2);
+    assert_eq!(
+        (responses[0].status(), responses[0].body_str()),
+        (200, "first")
+    );
+    assert_eq!(responses[1].status(), 500);
+    c.expect_closed();
+}

@@ -399,7 +399,9 @@ fn a_panicking_handler_loses_only_its_own_request() {
         // The next request, on another connection, is served.
         let mut other = srv.client();
         other.send("GET /after HTTP/1.1\r\nHost: t\r\n\r\n");
-        let r = other.read_response().unwrap();
+        let r = other
+            .read_response()
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
         assert_eq!((r.status(), r.body_str()), (200, "GET /after"), "{path}");
     }
 }
@@ -480,11 +482,11 @@ fn non_reader(addr: SocketAddr) -> TcpStream {
 
 /// A client with a tiny receive window that sends `requests` and never reads.
 fn non_reader_of(addr: SocketAddr, requests: &str) -> TcpStream {
-    use rustix::net::{sockopt, AddressFamily, SocketType};
-    let fd = rustix::net::socket(AddressFamily::INET, SocketType::STREAM, None).expect("socket");
-    sockopt::set_socket_recv_buffer_size(&fd, 4096).expect("SO_RCVBUF");
-    rustix::net::connect(&fd, &addr).expect("connect non-reader");
-    let mut stream = TcpStream::from(fd);
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None).expect("socket");
+    socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+    socket.connect(&addr.into()).expect("connect non-reader");
+    let mut stream = TcpStream::from(socket);
     stream
         .write_all(requests.as_bytes())
         .expect("send requests");

@@ -105,7 +105,7 @@ pub(crate) struct Hub {
     background: Condvar,
     reactor: Mutex<Reactor>,
     mailbox: Mutex<Vec<Msg>>,
-    waker: Waker,
+    waker: Arc<Waker>,
     /// Connections with responses held back to leave with the next ones (see `cork`).
     corks: Mutex<Vec<Arc<Conn>>>,
     cork_count: AtomicUsize,
@@ -212,7 +212,7 @@ fn has_unheld_item(items: &VecDeque<Item>) -> bool {
 }
 
 impl Hub {
-    pub(crate) fn new(settings: Settings, reactor: Reactor, waker: Waker) -> Hub {
+    pub(crate) fn new(settings: Settings, reactor: Reactor, waker: Arc<Waker>) -> Hub {
         Hub {
             settings,
             live: AtomicUsize::new(0),

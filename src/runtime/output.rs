@@ -188,6 +188,18 @@ impl Output {
         })
     }
 
+    /// Drops what response `seq` parked while waiting for its turn (none of it was written):
+    /// it is about to be replaced.
+    pub(crate) fn discard_parked(&mut self, seq: u64) {
+        if let Some(chunks) = self.parked.remove(&seq) {
+            for chunk in &chunks {
+                if let Chunk::Bytes(b) = chunk {
+                    self.buffered -= b.len();
+                }
+            }
+        }
+    }
+
     /// Nothing queued for the socket (parked responses may wait for their turn).
     pub(crate) fn is_drained(&self) -> bool {
         self.queue.is_empty()

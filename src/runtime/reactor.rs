@@ -84,6 +84,10 @@ pub(crate) struct Reactor {
     now: Instant,
     msgs: Vec<Msg>,
     scratch: Vec<u8>,
+    /// Threads with socket I/O that had exited when the sockets were last registered
+    /// (portable path; see `transport::socket`, "Threads that exit").
+    #[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]
+    exits_seen: u64,
 }
 
 impl Reactor {
@@ -91,9 +95,11 @@ impl Reactor {
     pub(crate) fn new(
         mut listener: ListenSocket,
         max_connections: usize,
-    ) -> io::Result<(Reactor, Waker)> {
+    ) -> io::Result<(Reactor, Arc<Waker>)> {
         let poll = Poll::new()?;
-        let waker = Waker::new(poll.registry(), WAKER)?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        #[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]
+        crate::transport::socket::thread_exits::watch(&waker);
         listener.register(poll.registry(), LISTENER)?;
         let reactor = Reactor {
             poll,
@@ -111,6 +117,8 @@ impl Reactor {
             now: Instant::now(),
             msgs: Vec::new(),
             scratch: vec![0; 16 * 1024],
+            #[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]
+            exits_seen: crate::transport::socket::thread_exits::count(),
         };
         Ok((reactor, waker))
     }
@@ -147,6 +155,8 @@ impl Reactor {
             }
         }
         self.now = Instant::now();
+        #[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]
+        self.rearm_after_thread_exits();
         let events = std::mem::replace(&mut self.events, Events::with_capacity(0));
         for event in events.iter() {
             match event.token() {
@@ -168,6 +178,37 @@ impl Reactor {
             self.accept(hub);
         }
         self.shutting_down && self.open == 0
+    }
+
+    /// Registers every socket again from this thread when a thread that did socket I/O has
+    /// exited since the last time (see `transport::socket`, "Threads that exit"). Events
+    /// the fresh registrations report are handled like any other (at worst, a read or write
+    /// that finds nothing to do).
+    #[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]
+    fn rearm_after_thread_exits(&mut self) {
+        let exits = crate::transport::socket::thread_exits::count();
+        if exits == self.exits_seen {
+            return;
+        }
+        self.exits_seen = exits;
+        crate::transport::socket::thread_exits::note_io();
+        let registry = self.poll.registry();
+        if let Some(listener) = self.listener.as_mut() {
+            listener.rearm(registry, LISTENER);
+        }
+        for (index, slot) in self.slots.iter().enumerate() {
+            if let Some(conn) = &slot.conn {
+                let key = ConnKey {
+                    index,
+                    gen: slot.gen,
+                };
+                conn.socket.rearm(
+                    registry,
+                    token(key),
+                    Interest::READABLE | Interest::WRITABLE,
+                );
+            }
+        }
     }
 
     fn slot(&mut self, index: usize, gen_bits: usize) -> Option<&mut Slot> {

@@ -285,9 +285,26 @@ impl Reply {
     fn write_piece(&self, piece: &[u8]) -> io::Result<()> {
         let conn = &self.conn;
         let st = conn.lock();
-        let st = conn.write_raw(st, self.seq, piece)?;
-        conn.settle(st);
-        Ok(())
+        match conn.write_raw(st, self.seq, piece) {
+            Ok(st) => {
+                conn.settle(st);
+                Ok(())
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                // Answered ahead of an earlier response this thread holds: nothing of this
+                // one was written (it waited for its turn), so the client gets a 500 in its
+                // place, after the earlier response, and the connection closes.
+                self.ended.set(true);
+                let mut st = conn.lock();
+                if st.closed.is_none() {
+                    st.output.discard_parked(self.seq);
+                    conn.push_error(&mut st, self.seq, StatusCode(500), Instant::now());
+                }
+                conn.settle(st);
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Sends the library's own error response in this response's place, then closes.
@@ -355,7 +372,7 @@ struct Unwinding<'a> {
 
 impl Unwinding<'_> {
     fn fail(&mut self) {
-        if self.armed {
+        if self.armed && !self.reply.is_ended() {
             self.armed = false;
             if self.started {
                 self.reply.cut_short();

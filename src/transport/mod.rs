@@ -100,9 +100,18 @@ impl Stream<'_> {
         }
     }
 
-    /// Whether bytes could go out without copying through memory (no TLS).
-    pub(crate) fn is_plain(&self) -> bool {
-        self.tls.is_none()
+    /// Whether `file` can go out without copying through memory: no TLS, and `sendfile(2)`
+    /// available for it (Linux fast path only).
+    pub(crate) fn can_send_file(&self, file: &std::fs::File) -> bool {
+        #[cfg(all(target_os = "linux", not(tiny_http_portable)))]
+        {
+            self.tls.is_none() && sendfile::probe(file)
+        }
+        #[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]
+        {
+            let _ = file;
+            false
+        }
     }
 }
 

@@ -17,10 +17,23 @@
 //! systems (accepted sockets get `SO_NOSIGPIPE`). Elsewhere on the portable path writes go
 //! through mio and rely on Rust programs ignoring `SIGPIPE`, as std's runtime sets up.
 //!
+//! # Threads that exit (portable path)
+//! On Windows mio watches a socket with an `AFD_POLL` request issued by whichever thread
+//! last re-armed it: the polling thread, or a thread whose read or write returned
+//! `WouldBlock`. Wine cancels a thread's pending requests when the thread exits, and no
+//! completion reports it: the socket would never signal again. Any thread may run the event
+//! loop or do socket I/O here (leader/followers, handlers writing directly), and handler
+//! threads do exit (a panic, a thread per request). So on the portable path a thread that
+//! did socket I/O bumps a global counter when it exits and wakes every event loop, and the
+//! loop re-registers its sockets from a live thread ([`thread_exits`], `Socket::rearm`). On
+//! epoll and kqueue, and on Windows proper, that costs one pass over the connections per
+//! exiting thread and changes nothing else.
+//!
 //! # Invariants
 //! - Every socket is non-blocking from accept to close; nothing here waits.
 //! - All I/O goes through `&Socket`, so the event loop and a handler thread can share one
-//!   (the connection's lock decides who uses it when).
+//!   (the connection's lock decides who uses it when). On the portable path the mio object
+//!   sits behind its own small mutex, so that the loop can re-register it (mio needs `&mut`).
 
 use std::fs::File;
 use std::io::{self, IoSlice, Read};
@@ -28,6 +41,47 @@ use std::net::{Shutdown, SocketAddr};
 use std::time::Duration;
 
 use mio::{Interest, Registry, Token};
+
+/// How the mio object is held: bare on the fast path, behind a mutex on the portable path
+/// (see "Threads that exit").
+#[cfg(all(target_os = "linux", not(tiny_http_portable)))]
+type Held<T> = T;
+#[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]
+type Held<T> = std::sync::Mutex<T>;
+
+/// Runs `f` on the mio (or std) object.
+#[cfg(all(target_os = "linux", not(tiny_http_portable)))]
+fn with<T, R>(t: &T, f: impl FnOnce(&T) -> R) -> R {
+    f(t)
+}
+
+/// Runs `f` on the mio object, under its mutex (noting this thread as one doing I/O).
+#[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]
+fn with<T, R>(t: &std::sync::Mutex<T>, f: impl FnOnce(&T) -> R) -> R {
+    f(&held(t))
+}
+
+#[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]
+fn held<T>(t: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    thread_exits::note_io();
+    t.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(all(target_os = "linux", not(tiny_http_portable)))]
+fn hold<T>(t: T) -> Held<T> {
+    t
+}
+
+#[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]
+fn hold<T>(t: T) -> Held<T> {
+    std::sync::Mutex::new(t)
+}
+
+#[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]
+fn held_mut<T>(t: &mut std::sync::Mutex<T>) -> &mut T {
+    t.get_mut()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// Is this build on the Linux fast path?
 pub(crate) const FAST_PATH: bool = cfg!(all(target_os = "linux", not(tiny_http_portable)));
@@ -45,19 +99,19 @@ type UnixStream = mio::net::UnixStream;
 #[derive(Debug)]
 pub(crate) enum Socket {
     /// A TCP connection.
-    Tcp(TcpStream),
+    Tcp(Held<TcpStream>),
     /// A unix-domain stream connection.
     #[cfg(unix)]
-    Unix(UnixStream),
+    Unix(Held<UnixStream>),
 }
 
 impl Socket {
     /// Reads what is there (`WouldBlock` when nothing is).
     pub(crate) fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            Socket::Tcp(s) => (&*s).read(buf),
+            Socket::Tcp(s) => with(s, |mut s| s.read(buf)),
             #[cfg(unix)]
-            Socket::Unix(s) => (&*s).read(buf),
+            Socket::Unix(s) => with(s, |mut s| s.read(buf)),
         }
     }
 
@@ -75,18 +129,18 @@ impl Socket {
         }
         #[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]
         match self {
-            Socket::Tcp(s) => (&*s).write_vectored(bufs),
+            Socket::Tcp(s) => with(s, |mut s| io::Write::write_vectored(&mut s, bufs)),
             #[cfg(unix)]
-            Socket::Unix(s) => (&*s).write_vectored(bufs),
+            Socket::Unix(s) => with(s, |mut s| io::Write::write_vectored(&mut s, bufs)),
         }
     }
 
     /// Shuts down one or both directions; errors (already closed) are ignored.
     pub(crate) fn shutdown(&self, how: Shutdown) {
         let _ = match self {
-            Socket::Tcp(s) => s.shutdown(how),
+            Socket::Tcp(s) => with(s, |s| s.shutdown(how)),
             #[cfg(unix)]
-            Socket::Unix(s) => s.shutdown(how),
+            Socket::Unix(s) => with(s, |s| s.shutdown(how)),
         };
     }
 
@@ -94,24 +148,33 @@ impl Socket {
     /// queued): for a client that stopped reading, whose response is cut short anyway and
     /// whose unread bytes should not keep a kernel buffer. No effect on unix sockets.
     pub(crate) fn reset_on_close(&self) {
-        if let Socket::Tcp(s) = self {
-            let _ = socket2::SockRef::from(s).set_linger(Some(Duration::ZERO));
+        match self {
+            Socket::Tcp(s) => {
+                let _ = with(s, |s| {
+                    socket2::SockRef::from(s).set_linger(Some(Duration::ZERO))
+                });
+            }
+            #[cfg(unix)]
+            Socket::Unix(_) => {}
         }
     }
 
     /// Prepares an accepted socket: `TCP_NODELAY` (responses are written whole, so Nagle's
     /// algorithm only delays them) and, on Apple systems, `SO_NOSIGPIPE`.
     fn prepare(&self) {
-        if let Socket::Tcp(s) = self {
-            let _ = s.set_nodelay(true);
+        match self {
+            Socket::Tcp(s) => {
+                let _ = with(s, |s| s.set_nodelay(true));
+            }
+            #[cfg(unix)]
+            Socket::Unix(_) => {}
         }
         #[cfg(target_vendor = "apple")]
         {
-            let socket = match self {
-                Socket::Tcp(s) => socket2::SockRef::from(s),
-                Socket::Unix(s) => socket2::SockRef::from(s),
+            let _ = match self {
+                Socket::Tcp(s) => with(s, |s| socket2::SockRef::from(s).set_nosigpipe(true)),
+                Socket::Unix(s) => with(s, |s| socket2::SockRef::from(s).set_nosigpipe(true)),
             };
-            let _ = socket.set_nosigpipe(true);
         }
     }
 
@@ -133,15 +196,31 @@ impl Socket {
         }
         #[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]
         match self {
-            Socket::Tcp(s) => registry.register(s, token, interest),
+            Socket::Tcp(s) => registry.register(held_mut(s), token, interest),
             #[cfg(unix)]
-            Socket::Unix(s) => registry.register(s, token, interest),
+            Socket::Unix(s) => registry.register(held_mut(s), token, interest),
+        }
+    }
+
+    /// Registers the socket again from this thread (portable path; see "Threads that
+    /// exit"): the readiness of the socket is reported afresh.
+    #[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]
+    pub(crate) fn rearm(&self, registry: &Registry, token: Token, interest: Interest) {
+        fn again<S: mio::event::Source>(s: &mut S, r: &Registry, t: Token, i: Interest) {
+            let _ = r.deregister(s);
+            if let Err(e) = r.register(s, t, i) {
+                log::warn!("cannot register a connection again: {e}");
+            }
+        }
+        match self {
+            Socket::Tcp(s) => again(&mut *held(s), registry, token, interest),
+            #[cfg(unix)]
+            Socket::Unix(s) => again(&mut *held(s), registry, token, interest),
         }
     }
 
     /// Stops events for a socket that another handle keeps open after the event loop forgot
-    /// it. (On the portable path mio needs the socket mutably, so the socket's own close
-    /// deregisters it; stray events meanwhile carry a stale token and are ignored.)
+    /// it.
     pub(crate) fn deregister(&self, registry: &Registry) {
         #[cfg(all(target_os = "linux", not(tiny_http_portable)))]
         {
@@ -153,7 +232,11 @@ impl Socket {
             let _ = registry.deregister(&mut mio::unix::SourceFd(&fd));
         }
         #[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]
-        let _ = registry;
+        let _ = match self {
+            Socket::Tcp(s) => registry.deregister(&mut *held(s)),
+            #[cfg(unix)]
+            Socket::Unix(s) => registry.deregister(&mut *held(s)),
+        };
     }
 
     /// Sends up to `max` bytes of `file` from `offset` straight from the page cache
@@ -198,19 +281,21 @@ impl ListenSocket {
 
     /// Accepts one connection (non-blocking, prepared), with the peer's address for TCP.
     pub(crate) fn accept(&self) -> io::Result<(Socket, Option<SocketAddr>)> {
+        #[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]
+        thread_exits::note_io();
         let (socket, addr) = match self {
             ListenSocket::Tcp(l) => {
                 let (s, addr) = l.accept()?;
                 #[cfg(all(target_os = "linux", not(tiny_http_portable)))]
                 let s = std::net::TcpStream::from(s);
-                (Socket::Tcp(s), Some(addr))
+                (Socket::Tcp(hold(s)), Some(addr))
             }
             #[cfg(unix)]
             ListenSocket::Unix(l) => {
                 let (s, _) = l.accept()?;
                 #[cfg(all(target_os = "linux", not(tiny_http_portable)))]
                 let s = std::os::unix::net::UnixStream::from(s);
-                (Socket::Unix(s), None)
+                (Socket::Unix(hold(s)), None)
             }
         };
         socket.prepare();
@@ -223,6 +308,16 @@ impl ListenSocket {
             ListenSocket::Tcp(l) => registry.register(l, token, Interest::READABLE),
             #[cfg(unix)]
             ListenSocket::Unix(l) => registry.register(l, token, Interest::READABLE),
+        }
+    }
+
+    /// Registers the listener again from this thread (portable path; see "Threads that
+    /// exit").
+    #[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]
+    pub(crate) fn rearm(&mut self, registry: &Registry, token: Token) {
+        self.deregister(registry);
+        if let Err(e) = self.register(registry, token) {
+            log::error!("cannot register the listener again: {e}");
         }
     }
 
@@ -247,4 +342,52 @@ pub(crate) fn is_resource_exhaustion(e: &io::Error) -> bool {
     #[cfg(not(any(unix, windows)))]
     let codes: [i32; 0] = [];
     e.raw_os_error().is_some_and(|code| codes.contains(&code))
+}
+
+/// Threads that did socket I/O and exited (portable path; see "Threads that exit" above).
+#[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]
+pub(crate) mod thread_exits {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex, PoisonError, Weak};
+
+    use mio::Waker;
+
+    static EXITED: AtomicU64 = AtomicU64::new(0);
+    static LOOPS: Mutex<Vec<Weak<Waker>>> = Mutex::new(Vec::new());
+
+    /// Counts and announces the exit of a thread that did socket I/O.
+    struct Exit;
+
+    impl Drop for Exit {
+        fn drop(&mut self) {
+            EXITED.fetch_add(1, Ordering::Release);
+            let loops = LOOPS.lock().unwrap_or_else(PoisonError::into_inner);
+            for waker in loops.iter().filter_map(Weak::upgrade) {
+                let _ = waker.wake();
+            }
+        }
+    }
+
+    thread_local! {
+        static EXIT: Exit = const { Exit };
+    }
+
+    /// Marks the calling thread as one whose exit must be announced (cheap after the first
+    /// call on a thread).
+    pub(crate) fn note_io() {
+        // Fails only while the thread is already being torn down: nothing left to mark.
+        let _ = EXIT.try_with(|_| {});
+    }
+
+    /// How many such threads have exited so far.
+    pub(crate) fn count() -> u64 {
+        EXITED.load(Ordering::Acquire)
+    }
+
+    /// Has `waker` woken whenever such a thread exits (for as long as it lives).
+    pub(crate) fn watch(waker: &Arc<Waker>) {
+        let mut loops = LOOPS.lock().unwrap_or_else(PoisonError::into_inner);
+        loops.retain(|w| w.strong_count() > 0);
+        loops.push(Arc::downgrade(waker));
+    }
 }

@@ -801,7 +801,15 @@ impl<S: Read + Write> Conn<S> {
 }
 
 /// Raises the soft open-files limit to at least `want` (bounded by the hard limit when not
+/// privileged). Returns the limit in force afterwards. (Windows has no such limit.)
+#[cfg(not(unix))]
+pub fn raise_open_files_limit(want: u64) -> u64 {
+    want
+}
+
+/// Raises the soft open-files limit to at least `want` (bounded by the hard limit when not
 /// privileged). Returns the limit in force afterwards.
+#[cfg(unix)]
 pub fn raise_open_files_limit(want: u64) -> u64 {
     use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
     let lim = getrlimit(Resource::Nofile);

@@ -4,3 +4,5 @@ pub(crate) mod conn;
 pub(crate) mod decode;
 pub(crate) mod encode;
 pub(crate) mod head;
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) mod transcript;
