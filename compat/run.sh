@@ -5,7 +5,10 @@
 #   1. the crate's published source, with its published Cargo.lock;
 #   2. `[patch.crates-io] tiny_http = { path = "<this checkout>" }` added to its Cargo.toml;
 #   3. `cargo update -p tiny_http` (the README's command; nothing else in the lock may move
-#      except what our dependencies need) -- a "patch ... was not used" warning is a failure;
+#      except what our dependencies need) -- a "patch ... was not used" warning is a failure.
+#      Where the README documents an extra package for a known lock (rouille's: its optional
+#      rustls needs newer `subtle`/`zeroize`, reached through `digest` and `zeroize`), that
+#      package is named too, and said so in the output;
 #   4. `cargo test --locked`.
 #
 # Suites: rouille 3.6.2, minreq 2.14.1, bitreq 0.4.3, metrics_server 0.17.0 (lock files and
@@ -38,14 +41,17 @@ fetch() { # fetch <crate> <version>: prints the unpacked source directory
     dirname "$src"
 }
 
-# switch <dir>: the user's steps 2 and 3 on the published lock; fails when cargo does not
-# use the patch.
+# switch <dir> [package...]: the user's steps 2 and 3 on the published lock (naming the extra
+# packages the README documents for that lock); fails when cargo does not use the patch.
 switch() {
     local dir=$1
+    shift
     [ -f "$dir/Cargo.lock" ] || { echo "no published Cargo.lock in $dir"; return 1; }
     printf '\n[patch.crates-io]\ntiny_http = { path = "%s" }\n' "$here" >> "$dir/Cargo.toml"
-    local log
-    log=$(cd "$dir" && cargo update -p tiny_http 2>&1) || { echo "$log"; return 1; }
+    local args=(-p tiny_http) extra log
+    for extra in "$@"; do args+=(-p "$extra"); done
+    echo "    cargo update ${args[*]}"
+    log=$(cd "$dir" && cargo update "${args[@]}" 2>&1) || { echo "$log"; return 1; }
     echo "$log" | sed 's/^/    /'
     if echo "$log" | grep -q "was not used in the crate graph"; then
         echo "FAIL: cargo did not use the patch (see above)"
@@ -58,12 +64,13 @@ switch() {
     echo "    switched: tiny_http -> $here"
 }
 
-# crate_suite <crate> <version>: published source and lock, switch, test.
+# crate_suite <crate> <version> [package...]: published source and lock, switch, test.
 crate_suite() {
     local crate=$1 version=$2 src dir="$work/$1"
+    shift 2
     src=$(fetch "$crate" "$version")
     rm -rf "$dir" && cp -r "$src" "$dir" && chmod -R u+w "$dir"
-    switch "$dir" || return 1
+    switch "$dir" "$@" || return 1
     [ -n "${COMPAT_SWITCH_ONLY:-}" ] && return 0
     (cd "$dir" && cargo test --locked)
 }
@@ -72,7 +79,8 @@ status=0
 for suite in "${suites[@]}"; do
     echo "==> $suite"
     case $suite in
-        rouille) crate_suite rouille 3.6.2 || status=1 ;;
+        # README, "patch was not used": rouille's lock needs digest and zeroize moved.
+        rouille) crate_suite rouille 3.6.2 digest zeroize || status=1 ;;
         minreq) crate_suite minreq 2.14.1 || status=1 ;;
         bitreq) crate_suite bitreq 0.4.3 || status=1 ;;
         metrics_server) crate_suite metrics_server 0.17.0 || status=1 ;;

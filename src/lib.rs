@@ -7,9 +7,12 @@
 //!
 //! This crate implements the public API of [`tiny_http`](https://docs.rs/tiny_http/0.12) 0.12
 //! (same package name, same types and signatures), so an existing application or framework
-//! switches to it with one `[patch.crates-io]` line. Underneath, one I/O thread serves every
-//! connection through the operating system's poller, request framing follows RFC 9110/9112
-//! strictly, and every connection runs under deadlines and size limits.
+//! switches to it with one `[patch.crates-io]` line. Underneath, an event loop owns every
+//! connection (through the operating system's poller: epoll, kqueue, or IOCP on Windows); it
+//! runs on your threads while they wait in `recv` and on one background thread otherwise, so
+//! the process has your worker threads plus one, however many clients connect. Request
+//! framing follows RFC 9110/9112 strictly, and every connection runs under deadlines and
+//! size limits. Linux, macOS, FreeBSD and Windows are supported.
 //!
 //! ## Creating a server
 //!
@@ -162,11 +165,24 @@
 //! The event loop (over `mio`) accepts connections, reads request heads, enforces deadlines
 //! and queues requests; `recv` pops them. It runs on whichever thread calls `recv` while no
 //! other does (leader/followers), so under load one thread parses, handles and answers a
-//! request with no hand-off; a background thread takes over while every worker is busy.
-//! Your thread then reads the body and
-//! writes the response directly on the socket, waiting for readiness (with a deadline) when it
-//! would block; the connection goes back to the event loop as soon as the body is consumed,
-//! so the next pipelined request is parsed while the response is still being written.
+//! request with no hand-off; the background thread takes over while every worker is busy.
+//!
+//! The loop owns every socket; your threads never wait on a slow client:
+//!
+//! - **Small request bodies** (up to [`ServerBuilder::preread_body`], 64 KiB by default) are
+//!   received by the loop before the request is handed out, so reading them never waits.
+//!   Larger bodies, and bodies whose client waits for `100 Continue`, are read by the handler
+//!   at the client's pace, under the body deadlines.
+//! - **Responses** go to the connection's output buffer, written straight to the socket when
+//!   that needs no wait (one `write` for a small response) and by the loop as the client
+//!   reads. Bodies the library owns (`Response::from_file`, `from_data`, `from_string`) are
+//!   handed over whole and `respond` returns at once; a body streamed from your own reader
+//!   holds its handler only while the rest does not fit [`ServerBuilder::output_buffer`]
+//!   (256 KiB by default).
+//! - An idle server sleeps: with nothing to do, no thread wakes until a deadline is due.
+//!
+//! The connection goes back to the event loop as soon as a body is consumed, so the next
+//! pipelined request is parsed while the response is still being written.
 
 mod config;
 #[cfg(feature = "fuzzing")]

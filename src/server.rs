@@ -157,8 +157,8 @@ impl Server {
             #[cfg(unix)]
             Listener::Unix(l) => ListenSocket::from_std_unix(l)?,
         };
-        let (reactor, waker) = Reactor::new(socket, settings.max_connections)?;
-        let hub = Arc::new(Hub::new(settings, reactor, waker));
+        let (reactor, waker, registry) = Reactor::new(socket, settings.max_connections)?;
+        let hub = Arc::new(Hub::new(settings, reactor, waker, registry));
         let background = hub.clone();
         std::thread::Builder::new()
             .name("tiny-http-io".into())

@@ -31,10 +31,18 @@ pub enum Scenario {
     S5Download,
     S5Upload,
     S6,
+    S7Download,
+    S7Upload,
 }
 
+/// Handler threads of the tiny_http servers in S7 (the "4 workers").
+pub const S7_WORKERS: usize = 4;
+/// S7's slow peers' pace: a phone on a poor link downloading, a slow-POST uploader.
+const S7_DOWNLOAD_RATE: u64 = 40_000;
+const S7_UPLOAD_RATE: u64 = 100;
+
 impl Scenario {
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 9] = [
         Scenario::S1,
         Scenario::S2,
         Scenario::S3,
@@ -42,6 +50,8 @@ impl Scenario {
         Scenario::S5Download,
         Scenario::S5Upload,
         Scenario::S6,
+        Scenario::S7Download,
+        Scenario::S7Upload,
     ];
 
     /// `s1`..`s6` (`s5` is both directions, `s5d`/`s5u` one of them).
@@ -55,6 +65,9 @@ impl Scenario {
             "s5d" => vec![Scenario::S5Download],
             "s5u" => vec![Scenario::S5Upload],
             "s6" => vec![Scenario::S6],
+            "s7" => vec![Scenario::S7Download, Scenario::S7Upload],
+            "s7d" => vec![Scenario::S7Download],
+            "s7u" => vec![Scenario::S7Upload],
             "all" => Scenario::ALL.to_vec(),
             _ => return None,
         })
@@ -82,6 +95,14 @@ impl Scenario {
                 "S6 {} clients trickling a head 1 byte/s + one normal client",
                 config.tricklers
             ),
+            Scenario::S7Download => format!(
+                "S7 {} clients reading a 32 MiB file at {} KB/s + fresh requests, {S7_WORKERS} workers",
+                config.crowd, S7_DOWNLOAD_RATE / 1000
+            ),
+            Scenario::S7Upload => format!(
+                "S7 {} clients trickling 8 KiB bodies at {} B/s + fresh requests, {S7_WORKERS} workers",
+                config.crowd, S7_UPLOAD_RATE
+            ),
         }
     }
 }
@@ -101,6 +122,8 @@ pub struct Config {
     pub download_bytes: u64,
     pub upload_bytes: u64,
     pub tricklers: usize,
+    /// S7's slow peers.
+    pub crowd: usize,
     pub use_wrk: bool,
     pub server_cpu: String,
     pub load_cpu: String,
@@ -232,7 +255,12 @@ fn exe() -> io::Result<PathBuf> {
 }
 
 /// Starts server `name` on the server core and waits for its port.
-fn start_server(config: &Config, name: &str) -> Result<(Spawned, u16), String> {
+fn start_server(
+    config: &Config,
+    name: &str,
+    workers: usize,
+    pipeline_flush: bool,
+) -> Result<(Spawned, u16), String> {
     let mut command = pinned(
         config,
         &config.server_cpu,
@@ -241,7 +269,9 @@ fn start_server(config: &Config, name: &str) -> Result<(Spawned, u16), String> {
     command
         .arg("serve")
         .arg(name)
-        .arg(format!("workers={}", config.workers));
+        .arg(format!("workers={workers}"))
+        .arg(format!("pipeline_flush={pipeline_flush}"))
+        .env(crate::servers::BIG_FILE_ENV, big_file());
     let server = Spawned::start(command, config.verbose).map_err(|e| e.to_string())?;
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -442,7 +472,17 @@ fn cost(before: &Snapshot, after: &Snapshot) -> (f64, f64) {
 }
 
 fn run_once(config: &Config, scenario: Scenario, name: &str) -> Run {
-    let (server, port) = match start_server(config, name) {
+    let workers = match scenario {
+        Scenario::S7Download | Scenario::S7Upload => S7_WORKERS,
+        _ => config.workers,
+    };
+    // hyper's pipeline_flush(true) holds whole large bodies in memory (it flushes only when
+    // nothing more is to be written): on for small responses, off for S5 and S7.
+    let pipeline_flush = !matches!(
+        scenario,
+        Scenario::S5Download | Scenario::S5Upload | Scenario::S7Download | Scenario::S7Upload
+    );
+    let (server, port) = match start_server(config, name, workers, pipeline_flush) {
         Ok(started) => started,
         Err(why) => {
             return Run {
@@ -564,6 +604,23 @@ fn measure(
             let limit = Duration::from_secs_f64(secs + 60.0);
             generator_values(config, "transfer", port, &args, limit)?
         }
+        Scenario::S7Download | Scenario::S7Upload => {
+            let upload = scenario == Scenario::S7Upload;
+            let rate = if upload {
+                S7_UPLOAD_RATE
+            } else {
+                S7_DOWNLOAD_RATE
+            };
+            let args = vec![
+                format!("upload={upload}"),
+                format!("clients={}", config.crowd),
+                format!("rate={rate}"),
+                format!("secs={secs}"),
+            ];
+            // Connecting (bounded at 30 s) + 1 s settle + the run + slack.
+            let limit = Duration::from_secs_f64(secs + 60.0);
+            generator_values(config, "crowd", port, &args, limit)?
+        }
         Scenario::S6 => {
             let args = vec![
                 format!("tricklers={}", config.tricklers),
@@ -644,6 +701,28 @@ fn measure(
                 Lower,
             ));
         }
+        Scenario::S7Download | Scenario::S7Upload => {
+            metrics.push(metric("fresh p50 ms", get("p50_us") / 1e3, Lower));
+            metrics.push(metric("fresh p99 ms", get("p99_us") / 1e3, Lower));
+            metrics.push(metric("fresh requests ok", get("fresh_ok"), Higher));
+            metrics.push(metric("fresh requests failed", get("fresh_failed"), Lower));
+            metrics.push(metric(
+                if scenario == Scenario::S7Download {
+                    "slow clients' download KiB/s"
+                } else {
+                    "slow clients' upload KiB/s"
+                },
+                get("crowd_kib_per_s"),
+                Higher,
+            ));
+            metrics.push(metric("slow clients dropped", get("crowd_dropped"), Lower));
+            metrics.push(metric("server threads", after.status.threads as f64, Lower));
+            metrics.push(metric(
+                "server RSS MiB",
+                after.status.rss_kib as f64 / 1024.0,
+                Lower,
+            ));
+        }
         Scenario::S6 => {
             metrics.push(metric(
                 "normal requests served %",
@@ -702,7 +781,29 @@ fn ratio(a: f64, b: f64) -> String {
 }
 
 /// Runs everything and prints the table.
+/// The 32 MiB file S7's slow clients download (made once, in the temporary directory).
+fn big_file() -> PathBuf {
+    std::env::temp_dir().join("tiny_http-bench-32mib")
+}
+
+fn ensure_big_file() -> io::Result<()> {
+    const LEN: u64 = 32 << 20;
+    let path = big_file();
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() == LEN) {
+        return Ok(());
+    }
+    let chunk: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
+    let mut file = std::fs::File::create(&path)?;
+    for _ in 0..LEN >> 20 {
+        file.write_all(&chunk)?;
+    }
+    file.sync_all()
+}
+
 pub fn run(config: &Config) -> io::Result<()> {
+    if config.scenarios.contains(&Scenario::S7Download) {
+        ensure_big_file()?;
+    }
     println!(
         "servers: {} | {} run(s) of {} s per scenario and server, interleaved | server on CPU {}, load on CPU {}{} | tiny_http workers: {}",
         config.servers.join(", "),

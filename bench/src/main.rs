@@ -30,6 +30,8 @@ scenarios (default: all)
   s4   10,000 idle keep-alive connections: threads, RSS per connection, fresh latency
   s5   64 MiB download and 256 MiB upload (s5d / s5u for one): MiB/s, peak RSS
   s6   500 clients trickling a head 1 byte/s + a normal client: served %, latency
+  s7   4 workers; 64 clients reading a 32 MiB file at 40 KB/s (s7d), or trickling 8 KiB
+       bodies at 100 B/s (s7u), while fresh requests come: their latency, threads, RSS
 
 options
   --quick              smoke run: 1 rep, 1 s runs, small S4/S5/S6 sizes
@@ -46,6 +48,7 @@ options
   --download-mib N     S5 download size (default 64)
   --upload-mib N       S5 upload size (default 256)
   --tricklers N        S6 slow clients (default 500)
+  --crowd N            S7 slow clients (default 64)
   --workers N          recv() threads of the tiny_http servers (default 2)
   --server-cpu C       CPU list for the servers (default 0)
   --load-cpu C         CPU list for the load generator (default 1)
@@ -53,7 +56,7 @@ options
   --verbose            show the servers' and generator's stderr
 
 internal roles (started by the harness)
-  serve <ours|upstream|hyper|floor|floorb> [workers=N] [port=P]
+  serve <ours|upstream|hyper|floor|floorb> [workers=N] [port=P] [pipeline_flush=BOOL]
   gen <load|close|idle|transfer|slow> key=value...
 ";
 
@@ -98,15 +101,19 @@ fn serve(args: &[String]) -> Result<(), String> {
     let name = args.first().ok_or("serve needs a server name")?;
     let mut workers = servers::TINY_WORKERS;
     let mut port = 0;
+    let mut pipeline_flush = true;
     for arg in &args[1..] {
         match arg.split_once('=') {
             Some(("workers", n)) => workers = n.parse().map_err(|_| format!("bad {arg}"))?,
+            Some(("pipeline_flush", b)) => {
+                pipeline_flush = b.parse().map_err(|_| format!("bad {arg}"))?
+            }
             Some(("port", n)) => port = n.parse().map_err(|_| format!("bad {arg}"))?,
             _ => return Err(format!("unknown serve argument {arg}")),
         }
     }
     raise_nofile_limit();
-    servers::serve(name, port, workers).map_err(|e| e.to_string())
+    servers::serve(name, port, workers, pipeline_flush).map_err(|e| e.to_string())
 }
 
 fn parse_config(args: &[String]) -> Result<Config, String> {
@@ -122,6 +129,7 @@ fn parse_config(args: &[String]) -> Result<Config, String> {
         download_bytes: 64 << 20,
         upload_bytes: 256 << 20,
         tricklers: 500,
+        crowd: 64,
         use_wrk: true,
         server_cpu: "0".to_owned(),
         load_cpu: "1".to_owned(),
@@ -149,6 +157,7 @@ fn parse_config(args: &[String]) -> Result<Config, String> {
                 config.download_bytes = 16 << 20;
                 config.upload_bytes = 32 << 20;
                 config.tricklers = 50;
+                config.crowd = 16;
             }
             "--reps" => config.reps = number(value(arg)?)?,
             "--secs" => config.secs = number(value(arg)?)?,
@@ -159,6 +168,7 @@ fn parse_config(args: &[String]) -> Result<Config, String> {
             "--download-mib" => config.download_bytes = number::<u64>(value(arg)?)? << 20,
             "--upload-mib" => config.upload_bytes = number::<u64>(value(arg)?)? << 20,
             "--tricklers" => config.tricklers = number(value(arg)?)?,
+            "--crowd" => config.crowd = number(value(arg)?)?,
             "--workers" => config.workers = number(value(arg)?)?,
             "--server-cpu" => config.server_cpu = value(arg)?,
             "--load-cpu" => config.load_cpu = value(arg)?,

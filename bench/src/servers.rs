@@ -30,6 +30,16 @@ pub mod upstream {
 }
 
 /// Tells the harness which port the server listens on (the first line of its stdout).
+/// Names the file `GET /big` serves (S7), set by the harness.
+pub const BIG_FILE_ENV: &str = "BENCH_BIG_FILE";
+
+/// The file `GET /big` serves.
+pub fn big_file() -> io::Result<std::fs::File> {
+    let path = std::env::var_os(BIG_FILE_ENV)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "BENCH_BIG_FILE is not set"))?;
+    std::fs::File::open(path)
+}
+
 pub fn announce(port: u16) {
     let mut out = io::stdout().lock();
     let _ = writeln!(out, "LISTENING {port}");
@@ -72,11 +82,11 @@ impl Read for Generated {
 }
 
 /// Runs server `name` on 127.0.0.1:`port` until killed.
-pub fn serve(name: &str, port: u16, workers: usize) -> io::Result<()> {
+pub fn serve(name: &str, port: u16, workers: usize, pipeline_flush: bool) -> io::Result<()> {
     match name {
         "ours" => ours::serve(port, workers),
         "upstream" => upstream::serve(port, workers),
-        "hyper" => hyper_server::serve(port),
+        "hyper" => hyper_server::serve(port, pipeline_flush),
         "floor" => crate::floor::serve(port, false),
         "floorb" => crate::floor::serve(port, true),
         other => Err(io::Error::new(
@@ -87,7 +97,8 @@ pub fn serve(name: &str, port: u16, workers: usize) -> io::Result<()> {
 }
 
 /// The reference: hyper 1.x HTTP/1 on a current-thread tokio runtime (one core, like the
-/// pinned tiny_http servers). Accepted sockets get TCP_NODELAY; hyper's options are defaults.
+/// pinned tiny_http servers). Accepted sockets get TCP_NODELAY; `pipeline_flush` as the
+/// harness says for the scenario (on except for large bodies); other options are defaults.
 mod hyper_server {
     use std::convert::Infallible;
     use std::future::poll_fn;
@@ -107,7 +118,7 @@ mod hyper_server {
     /// Frame size of generated download bodies (tiny_http's writers use 64 KiB-ish buffers).
     const FRAME: usize = 64 * 1024;
 
-    pub(super) fn serve(port: u16) -> io::Result<()> {
+    pub(super) fn serve(port: u16, pipeline_flush: bool) -> io::Result<()> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -125,7 +136,12 @@ mod hyper_server {
                 };
                 let _ = stream.set_nodelay(true);
                 tokio::spawn(async move {
+                    // hyper as its best users configure it for the scenario: pipelined
+                    // responses flushed together for small responses (TCP_NODELAY above);
+                    // off for large bodies, where it makes hyper read the whole body into
+                    // memory before flushing (PERFORMANCE.md).
                     let _ = http1::Builder::new()
+                        .pipeline_flush(pipeline_flush)
                         .serve_connection(TokioIo::new(stream), service_fn(handle))
                         .await;
                 });
@@ -139,6 +155,15 @@ mod hyper_server {
             (&Method::GET, "/") => Response::builder()
                 .header(header::CONTENT_TYPE, "text/plain; charset=UTF-8")
                 .body(AppBody::Full(Some(Bytes::from_static(b"Hello, World!")))),
+            (&Method::GET, "/big") => match super::big_file() {
+                Ok(file) => {
+                    let length = file.metadata().map_or(0, |m| m.len());
+                    Response::builder().body(AppBody::File(file, length))
+                }
+                Err(_) => Response::builder()
+                    .status(StatusCode::NOT_FOUND)
+                    .body(AppBody::Full(None)),
+            },
             (&Method::GET, "/download") => {
                 let length = super::query_bytes(request.uri().query().unwrap_or(""));
                 Response::builder().body(AppBody::Generated(Generated::new(length)))
@@ -172,6 +197,9 @@ mod hyper_server {
     enum AppBody {
         Full(Option<Bytes>),
         Generated(Generated),
+        /// A file and how many bytes of it remain: read in frames (from the page cache,
+        /// so the read does not block the runtime in practice).
+        File(std::fs::File, u64),
     }
 
     impl Body for AppBody {
@@ -193,6 +221,22 @@ mod hyper_server {
                     generated.left -= n;
                     (n > 0).then(|| Frame::data(Bytes::from(buffer)))
                 }
+                AppBody::File(file, left) => {
+                    use std::io::Read;
+                    let n = FRAME.min(usize::try_from(*left).unwrap_or(FRAME));
+                    let mut buffer = vec![0u8; n];
+                    match file.read(&mut buffer) {
+                        Ok(got) if got > 0 => {
+                            buffer.truncate(got);
+                            *left -= got as u64;
+                            Some(Frame::data(Bytes::from(buffer)))
+                        }
+                        _ => {
+                            *left = 0;
+                            None
+                        }
+                    }
+                }
             };
             Poll::Ready(frame.map(Ok))
         }
@@ -201,6 +245,7 @@ mod hyper_server {
             match self {
                 AppBody::Full(data) => data.is_none(),
                 AppBody::Generated(generated) => generated.left == 0,
+                AppBody::File(_, left) => *left == 0,
             }
         }
 
@@ -210,6 +255,7 @@ mod hyper_server {
                     SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
                 }
                 AppBody::Generated(generated) => SizeHint::with_exact(generated.left as u64),
+                AppBody::File(_, left) => SizeHint::with_exact(*left),
             }
         }
     }

@@ -164,6 +164,14 @@ impl BodyReader {
     }
 }
 
+impl Drop for BodyReader {
+    fn drop(&mut self) {
+        if let Some(conn) = &self.conn {
+            conn.reader_gone();
+        }
+    }
+}
+
 impl Read for BodyReader {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         if out.is_empty() {
@@ -228,6 +236,7 @@ impl Conn {
         wait: bool,
     ) -> io::Result<(usize, bool)> {
         let mut st = self.lock();
+        self.start_reading();
         let mut next = Vec::new();
         let result = loop {
             if let Some(reason) = st.closed {
@@ -331,10 +340,36 @@ impl Conn {
                     }
                     let since = *started.get_or_insert(now);
                     let deadline = self.body_deadline(since, *received);
-                    st.reader_waiting = true;
-                    let (guard, woken) = self.wait(st, deadline);
-                    st = guard;
-                    st.reader_waiting = false;
+                    // Linux: wait on the socket itself, the event loop's interest in it
+                    // staying parked, so no other thread is woken while a body trickles in.
+                    #[cfg(all(target_os = "linux", not(tiny_http_portable)))]
+                    let direct = {
+                        drop(st);
+                        let timeout =
+                            deadline.map(|at| at.saturating_duration_since(Instant::now()));
+                        let ready = self.socket.wait_readable(timeout);
+                        st = self.lock();
+                        ready
+                    };
+                    #[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]
+                    let direct: Option<bool> = None;
+                    let woken = match direct {
+                        Some(true) => Woken::Changed,
+                        Some(false) => Woken::TimedOut,
+                        None => {
+                            if self.stop_reading(&mut st) {
+                                // Bytes arrived since the read (an event the loop left).
+                                self.start_reading();
+                                continue;
+                            }
+                            st.reader_waiting = true;
+                            let (guard, woken) = self.wait(st, deadline);
+                            st = guard;
+                            st.reader_waiting = false;
+                            self.start_reading();
+                            woken
+                        }
+                    };
                     if woken == Woken::TimedOut && !st.readable {
                         st.lc.body_failed(CloseReason::BodyTimeout);
                         self.set_closing();
@@ -350,6 +385,12 @@ impl Conn {
                 }
             }
         };
+        // While the body goes on, the handler keeps the read side (and the poller stays
+        // quiet about it); once it is over or failed, readability is watched again and
+        // what follows is parsed (settle).
+        if !matches!(result, Ok((_, false))) {
+            self.stop_reading(&mut st);
+        }
         self.settle(st);
         self.hub.enqueue(next, true);
         result
@@ -371,6 +412,7 @@ impl Conn {
     /// The handler gave up on request `seq`'s body: no request follows it.
     pub(crate) fn body_abandoned(self: &Arc<Self>, seq: u64, reason: CloseReason) {
         let mut st = self.lock();
+        self.stop_reading(&mut st);
         if st.lc.body().is_some_and(|b| b.seq == seq) {
             st.lc.body_failed(reason);
         }

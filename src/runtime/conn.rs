@@ -14,14 +14,19 @@
 //! ```
 //!
 //! # Invariants
-//! - Every socket operation on a connection happens under its state lock, by whichever
+//! - Every read or write on a connection's socket happens under its state lock, by whichever
 //!   thread holds it; the socket is non-blocking, so the lock is never held across a wait.
+//!   (Changing what the poller watches for, and a Linux handler's wait for readability on
+//!   its own poller, need no state lock: they move no bytes.)
 //! - The input buffer is consumed only by the read side's owner: the loop while it wants
 //!   heads or pre-reads a body, the handler while it reads its body, the upgraded stream
-//!   after an upgrade. A readable event for another owner only wakes that owner.
+//!   after an upgrade. A readable event for another owner only wakes that owner, or, while
+//!   a handler is reading its body, leaves it a hint and stops the poller reporting
+//!   readability until the handler waits or its body ends (`reading`, `read_parked`).
 //! - A thread waits on `cond` only after a non-blocking attempt found nothing to do, and is
 //!   woken by whoever changes what it waits for (bytes, room, its turn, the close).
-//! - Once `closed` is set no byte is read or written again, and every waiter is woken.
+//! - Once `closed` is set no byte is read or written again, and every waiter is woken (a
+//!   handler waiting on the socket itself wakes too: closing shuts the socket down).
 //! - While the connection is in the event loop's table and waits on its client, a deadline
 //!   is queued for it no later than the earliest one that applies (`armed`); handler threads
 //!   that make a deadline earlier tell the loop (`Msg::Arm`).
@@ -32,8 +37,10 @@
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
+
+use mio::Interest;
 
 use crate::proto::h1::conn::{
     earliest, rate_deadline, CloseReason, Lifecycle, ReadState, ReadTimeout, ResponseEnd,
@@ -153,6 +160,18 @@ pub(crate) struct Conn {
     holder: AtomicU64,
     /// Responses rendered from now on say `Connection: close`.
     closing: AtomicBool,
+    /// A handler reads this connection's request body from the socket itself and is not
+    /// waiting for it: the first readable event then only leaves `readable_hint` and stops
+    /// the poller watching for readability (`read_parked`), so an upload does not wake the
+    /// event loop at every arriving packet. The handler watches again before it waits, and
+    /// when the body is done (`stop_reading`). `read_parked`'s lock makes the loop's check
+    /// of `reading` and its change of interest one step against the handler's.
+    reading: AtomicBool,
+    readable_hint: AtomicBool,
+    read_parked: Mutex<bool>,
+    /// Output waits for the socket to take it (the last write would have blocked): a
+    /// writable event must then be handled even while a handler reads.
+    write_blocked: AtomicBool,
 }
 
 /// What ended a wait.
@@ -237,6 +256,10 @@ impl Conn {
             handed_out: AtomicU32::new(0),
             holder: AtomicU64::new(0),
             closing: AtomicBool::new(false),
+            reading: AtomicBool::new(false),
+            readable_hint: AtomicBool::new(false),
+            read_parked: Mutex::new(false),
+            write_blocked: AtomicBool::new(false),
         }
     }
 
@@ -411,7 +434,9 @@ impl Conn {
                 if flushed.written > 0 {
                     st.meter.progress(flushed.written, now);
                 }
-                if flushed.blocked || !tls_done {
+                let blocked = flushed.blocked || !tls_done;
+                self.note_write_blocked(blocked);
+                if blocked {
                     st.meter.blocked(now);
                 } else if st.output.is_drained() {
                     st.meter.idle(now);
@@ -584,6 +609,87 @@ impl Conn {
         st.lc.shutdown();
         self.check_finished(st, now);
         self.wake(st);
+    }
+
+    /// The event loop's side of a readable event: `true` when a handler reading the socket
+    /// takes it (see `reading`), so the loop need not lock the connection; the poller then
+    /// stops reporting readability until the handler asks again.
+    pub(crate) fn readable_for_reader(&self, writable: bool) -> bool {
+        if writable && self.write_blocked.load(Ordering::SeqCst) {
+            return false; // the loop has output to write
+        }
+        self.readable_hint.store(true, Ordering::SeqCst);
+        if !self.reading.load(Ordering::SeqCst) {
+            return false;
+        }
+        let mut parked = self
+            .read_parked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if !self.reading.load(Ordering::SeqCst) {
+            return false;
+        }
+        if !*parked {
+            match self.watch(Interest::WRITABLE) {
+                Ok(()) => *parked = true,
+                Err(e) => log::debug!("{:?}: cannot change interest: {e}", self.remote_addr),
+            }
+        }
+        true
+    }
+
+    /// A handler starts reading its request body from the socket (see `reading`).
+    pub(crate) fn start_reading(&self) {
+        self.reading.store(true, Ordering::SeqCst);
+    }
+
+    /// A handler stops reading the socket (it is about to wait, or the body is over): the
+    /// poller watches for readability again, and a readable event left meanwhile goes into
+    /// `st.readable`. Returns whether there was one.
+    pub(crate) fn stop_reading(&self, st: &mut ConnState) -> bool {
+        {
+            let mut parked = self
+                .read_parked
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            self.reading.store(false, Ordering::SeqCst);
+            if *parked {
+                *parked = false;
+                // Re-watching reports readiness that is already there.
+                if let Err(e) = self.watch(Interest::READABLE | Interest::WRITABLE) {
+                    if st.closed.is_none() {
+                        log::debug!("{:?}: cannot change interest: {e}", self.remote_addr);
+                        self.abort(st, CloseReason::IoError);
+                    }
+                }
+            }
+        }
+        let hint = self.readable_hint.swap(false, Ordering::SeqCst);
+        if hint {
+            st.readable = true;
+        }
+        hint
+    }
+
+    /// The handler's body reader is gone while it still had the read side: the poller
+    /// watches the socket again (a request dropped mid-body; its reply ends the body).
+    pub(crate) fn reader_gone(self: &Arc<Self>) {
+        if self.reading.load(Ordering::SeqCst) {
+            let mut st = self.lock();
+            self.stop_reading(&mut st);
+            self.settle(st);
+        }
+    }
+
+    /// Sets what the poller watches this connection's socket for.
+    fn watch(&self, interest: Interest) -> io::Result<()> {
+        let token = crate::runtime::reactor::token(self.key);
+        self.socket.reregister(&self.hub.registry, token, interest)
+    }
+
+    /// Records whether output waits for the socket (see `write_blocked`).
+    pub(crate) fn note_write_blocked(&self, blocked: bool) {
+        self.write_blocked.store(blocked, Ordering::SeqCst);
     }
 
     /// Ends an operation of a handler thread on this connection: releases the lock and tells

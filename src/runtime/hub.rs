@@ -106,6 +106,8 @@ pub(crate) struct Hub {
     reactor: Mutex<Reactor>,
     mailbox: Mutex<Vec<Msg>>,
     waker: Arc<Waker>,
+    /// The poller's registrations, for handler threads (see `Conn::readable_for_reader`).
+    pub(crate) registry: mio::Registry,
     /// Connections with responses held back to leave with the next ones (see `cork`).
     corks: Mutex<Vec<Arc<Conn>>>,
     cork_count: AtomicUsize,
@@ -212,7 +214,12 @@ fn has_unheld_item(items: &VecDeque<Item>) -> bool {
 }
 
 impl Hub {
-    pub(crate) fn new(settings: Settings, reactor: Reactor, waker: Arc<Waker>) -> Hub {
+    pub(crate) fn new(
+        settings: Settings,
+        reactor: Reactor,
+        waker: Arc<Waker>,
+        registry: mio::Registry,
+    ) -> Hub {
         Hub {
             settings,
             live: AtomicUsize::new(0),
@@ -230,6 +237,7 @@ impl Hub {
             reactor: Mutex::new(reactor),
             mailbox: Mutex::new(Vec::new()),
             waker,
+            registry,
             corks: Mutex::new(Vec::new()),
             cork_count: AtomicUsize::new(0),
             recv_calls: AtomicU64::new(0),

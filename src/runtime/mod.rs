@@ -17,22 +17,29 @@
 //! - **Workers** (the application's threads) call `recv()`. With nothing queued, one of them
 //!   runs the event loop (the *leader*); the others sleep (*followers*) until the leader
 //!   queues more requests than it takes itself.
-//! - A **handler** that must wait for its connection (body bytes, room in the output buffer,
-//!   its response's turn) runs the event loop itself when nobody does, and otherwise sleeps
-//!   on its connection; the leader's events wake it, and a leader giving up the role wakes
-//!   one such waiter to take over.
+//! - A **handler** that must wait for its connection (room in the output buffer, its
+//!   response's turn, body bytes on the portable path) runs the event loop itself when
+//!   nobody does, and otherwise sleeps on its connection; the leader's events wake it, and a
+//!   leader giving up the role wakes one such waiter to take over. A handler reading a large
+//!   body parks the loop's read interest in that socket (one event, then silence) so that an
+//!   upload does not wake the loop per packet; on Linux it then waits for body bytes on the
+//!   socket itself, with a poller of its own thread (`Socket::wait_readable`), so no other
+//!   thread is involved at all.
 //! - The **background thread** (`tiny-http-io`) leads when no worker has for a moment (all
 //!   busy, or none at all, or the `Server` dropped), and gives the loop back when a worker
 //!   asks (through the waker). It sleeps without a timeout while a leader watches an idle
 //!   server.
 //! - The event loop is woken by socket readiness, its earliest deadline, or the **waker**:
 //!   a message from a handler (a connection closed, a deadline moved earlier), `unblock()`,
-//!   a worker taking the loop back, shutdown.
+//!   a worker taking the loop back, shutdown, and (portable path) the exit of a thread that
+//!   did socket I/O, after which the loop registers its sockets again from a live thread
+//!   (`transport::socket`, "Threads that exit").
 //!
 //! # Lock order
 //! A connection's state lock, then the hub's state lock, then the reactor's lock (taken
-//! only by the leader, which holds no other lock while polling). The mailbox, cork list and
-//! buffer pools are leaf locks. No thread holds two connections' locks.
+//! only by the leader, which holds no other lock while polling). The mailbox, cork list,
+//! buffer pools, a connection's `read_parked` flag and (portable path) its socket's mutex are
+//! leaf locks. No thread holds two connections' locks.
 //!
 //! # Where new protocols and more loops plug in
 //! - **HTTP/2** adds a second lifecycle beside `proto::h1::conn` (`proto::h2`): the

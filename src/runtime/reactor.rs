@@ -27,7 +27,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mio::{Events, Interest, Poll, Token, Waker};
+use mio::{Events, Interest, Poll, Registry, Token, Waker};
 
 use crate::runtime::conn::{Conn, ConnKey, Incoming, Msg};
 use crate::runtime::hub::Hub;
@@ -43,7 +43,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// Bits of a token that hold the slot index (the rest hold the generation).
 const INDEX_BITS: u32 = usize::BITS / 2;
 
-fn token(key: ConnKey) -> Token {
+pub(crate) fn token(key: ConnKey) -> Token {
     let gen = (key.gen as usize) & ((1usize << (usize::BITS - INDEX_BITS)) - 1);
     Token(key.index | (gen << INDEX_BITS))
 }
@@ -91,12 +91,14 @@ pub(crate) struct Reactor {
 }
 
 impl Reactor {
-    /// A poller with the listener registered, and the waker that interrupts it.
+    /// A poller with the listener registered, the waker that interrupts it, and a handle
+    /// on its registrations for other threads (a handler parking a socket's read interest).
     pub(crate) fn new(
         mut listener: ListenSocket,
         max_connections: usize,
-    ) -> io::Result<(Reactor, Arc<Waker>)> {
+    ) -> io::Result<(Reactor, Arc<Waker>, Registry)> {
         let poll = Poll::new()?;
+        let registry = poll.registry().try_clone()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         #[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]
         crate::transport::socket::thread_exits::watch(&waker);
@@ -120,7 +122,7 @@ impl Reactor {
             #[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]
             exits_seen: crate::transport::socket::thread_exits::count(),
         };
-        Ok((reactor, waker))
+        Ok((reactor, waker, registry))
     }
 
     /// One pass: waits for readiness (at most `timeout`, never past the earliest deadline),
@@ -237,6 +239,9 @@ impl Reactor {
                 self.remove(index);
             }
             return;
+        }
+        if readable && !read_closed && conn.readable_for_reader(writable) {
+            return; // a handler is reading this socket: it takes the bytes itself
         }
         let mut st = conn.lock();
         if writable {

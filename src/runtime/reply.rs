@@ -424,6 +424,7 @@ impl Conn {
                     if n < bytes.len() {
                         st.output.push_bytes(seq, &bytes[n..]);
                         st.meter.blocked(now);
+                        self.note_write_blocked(true);
                     }
                 }
                 Err(e) => {

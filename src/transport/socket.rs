@@ -202,6 +202,67 @@ impl Socket {
         }
     }
 
+    /// Changes what the poller watches for (the readiness it reports afresh).
+    pub(crate) fn reregister(
+        &self,
+        registry: &Registry,
+        token: Token,
+        interest: Interest,
+    ) -> io::Result<()> {
+        #[cfg(all(target_os = "linux", not(tiny_http_portable)))]
+        {
+            use std::os::fd::AsRawFd;
+            let fd = match self {
+                Socket::Tcp(s) => s.as_raw_fd(),
+                Socket::Unix(s) => s.as_raw_fd(),
+            };
+            registry.reregister(&mut mio::unix::SourceFd(&fd), token, interest)
+        }
+        #[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]
+        match self {
+            Socket::Tcp(s) => registry.reregister(&mut *held(s), token, interest),
+            #[cfg(unix)]
+            Socket::Unix(s) => registry.reregister(&mut *held(s), token, interest),
+        }
+    }
+
+    /// Linux fast path: waits until the socket is readable (or closed), at most `timeout`,
+    /// with a poller of the calling thread's own, so that no other thread is woken for it.
+    /// `Some(false)` when the time ran out; `None` when no poller could be made (the
+    /// caller waits another way).
+    #[cfg(all(target_os = "linux", not(tiny_http_portable)))]
+    pub(crate) fn wait_readable(&self, timeout: Option<Duration>) -> Option<bool> {
+        use std::cell::RefCell;
+        use std::os::fd::AsRawFd;
+        thread_local! {
+            static POLLER: RefCell<Option<(mio::Poll, mio::Events)>> =
+                const { RefCell::new(None) };
+        }
+        let fd = match self {
+            Socket::Tcp(s) => s.as_raw_fd(),
+            Socket::Unix(s) => s.as_raw_fd(),
+        };
+        POLLER.with(|cell| {
+            let mut cell = cell.try_borrow_mut().ok()?;
+            if cell.is_none() {
+                *cell = Some((mio::Poll::new().ok()?, mio::Events::with_capacity(2)));
+            }
+            let (poll, events) = cell.as_mut()?;
+            let mut source = mio::unix::SourceFd(&fd);
+            // Registering reports readiness that is already there (epoll evaluates it).
+            poll.registry()
+                .register(&mut source, Token(0), Interest::READABLE)
+                .ok()?;
+            let result = poll.poll(events, timeout);
+            let _ = poll.registry().deregister(&mut source);
+            Some(match result {
+                Ok(()) => !events.is_empty(),
+                // Interrupted: the caller looks again.
+                Err(_) => true,
+            })
+        })
+    }
+
     /// Registers the socket again from this thread (portable path; see "Threads that
     /// exit"): the readiness of the socket is reported afresh.
     #[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]

@@ -810,23 +810,37 @@ pub fn raise_open_files_limit(want: u64) -> u64 {
 /// Raises the soft open-files limit to at least `want` (bounded by the hard limit when not
 /// privileged). Returns the limit in force afterwards.
 #[cfg(unix)]
+#[allow(clippy::unnecessary_cast)] // `rlim_t` is u64 on Linux, not on every unix
 pub fn raise_open_files_limit(want: u64) -> u64 {
-    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
-    let lim = getrlimit(Resource::Nofile);
-    if lim.current.is_some_and(|c| c < want) {
-        let both = Rlimit {
-            current: Some(want),
-            maximum: Some(lim.maximum.map_or(want, |m| m.max(want))),
+    // libc (a dependency of the library on unix) rather than a safe wrapper crate: two
+    // plain calls on a local struct, and one dependency fewer to build for the tests.
+    fn get() -> Option<libc::rlimit> {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
         };
-        if setrlimit(Resource::Nofile, both).is_err() {
-            let _ = setrlimit(
-                Resource::Nofile,
-                Rlimit {
-                    current: lim.maximum,
-                    maximum: lim.maximum,
-                },
-            );
+        // SAFETY: `lim` is a valid, writable rlimit.
+        (unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0).then_some(lim)
+    }
+    fn set(lim: &libc::rlimit) -> bool {
+        // SAFETY: `lim` is a valid rlimit.
+        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, lim) == 0 }
+    }
+    let Some(lim) = get() else {
+        return 0;
+    };
+    let want = want as libc::rlim_t;
+    if lim.rlim_cur < want {
+        let both = libc::rlimit {
+            rlim_cur: want,
+            rlim_max: lim.rlim_max.max(want),
+        };
+        if !set(&both) {
+            let _ = set(&libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            });
         }
     }
-    getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX)
+    get().map_or(0, |l| l.rlim_cur as u64)
 }

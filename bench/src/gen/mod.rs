@@ -8,9 +8,11 @@
 //! idle      hold N idle keep-alive connections                  (S4)
 //! transfer  large download or upload                            (S5)
 //! slow      tricklers plus a measured normal client             (S6)
+//! crowd     slow downloaders or uploaders plus a normal client  (S7)
 //! ```
 
 mod client;
+mod crowd;
 mod idle;
 mod load;
 mod slow;
@@ -99,6 +101,13 @@ pub fn main(kind: &str, rest: &[String]) -> io::Result<()> {
             upload: args.get("upload", false)?,
             bytes: args.get("bytes", 64 << 20)?,
             min_time: args.duration("secs", 2.0)?,
+        })?,
+        "crowd" => crowd::run(&crowd::CrowdOpts {
+            addr: args.addr()?,
+            upload: args.get("upload", false)?,
+            clients: args.get("clients", 64)?,
+            rate: args.get("rate", 40_000)?,
+            duration: args.duration("secs", 5.0)?,
         })?,
         "slow" => slow::run(&slow::SlowOpts {
             addr: args.addr()?,
