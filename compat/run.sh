@@ -65,6 +65,8 @@ switch() {
 }
 
 # crate_suite <crate> <version> [package...]: published source and lock, switch, test.
+# `test_args` (an array, set by the caller) goes to `cargo test`: it leaves out the tests
+# that fail with upstream tiny_http too, each for a reason given where it is set.
 crate_suite() {
     local crate=$1 version=$2 src dir="$work/$1"
     shift 2
@@ -72,18 +74,27 @@ crate_suite() {
     rm -rf "$dir" && cp -r "$src" "$dir" && chmod -R u+w "$dir"
     switch "$dir" "$@" || return 1
     [ -n "${COMPAT_SWITCH_ONLY:-}" ] && return 0
-    (cd "$dir" && cargo test --locked)
+    echo "    cargo test --locked ${test_args[*]}"
+    (cd "$dir" && cargo test --locked "${test_args[@]}")
 }
+# Their doctests fetch http://example.com and the like: no network here, nothing of ours.
+offline=(--lib --bins --tests)
 
 status=0
 for suite in "${suites[@]}"; do
     echo "==> $suite"
+    test_args=()
     case $suite in
         # README, "patch was not used": rouille's lock needs digest and zeroize moved.
         rouille) crate_suite rouille 3.6.2 digest zeroize || status=1 ;;
-        minreq) crate_suite minreq 2.14.1 || status=1 ;;
-        bitreq) crate_suite bitreq 0.4.3 || status=1 ;;
-        metrics_server) crate_suite metrics_server 0.17.0 || status=1 ;;
+        minreq) test_args=("${offline[@]}"); crate_suite minreq 2.14.1 || status=1 ;;
+        bitreq) test_args=("${offline[@]}"); crate_suite bitreq 0.4.3 || status=1 ;;
+        # test_parse_path checks the `http` crate's URI parsing and fails with the published
+        # lock and upstream tiny_http alike.
+        metrics_server)
+            test_args=(-- --skip server::tests::test_parse_path)
+            crate_suite metrics_server 0.17.0 || status=1
+            ;;
         upstream)
             [ -n "${COMPAT_SWITCH_ONLY:-}" ] && continue
             src=$(fetch tiny_http 0.12.0)

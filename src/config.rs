@@ -166,11 +166,14 @@ impl ServerBuilder {
         self
     }
 
-    /// Request bodies up to this many bytes (decoded) are received by the event loop before
-    /// the request is handed out, so that reading them never waits on the client: a slow
-    /// sender costs memory, never a handler thread. Larger bodies, and bodies whose client sent
-    /// `Expect: 100-continue`, are handed out at once and read at the client's pace. `0`
-    /// hands every body out at once. Default is 64 KiB.
+    /// Request bodies declared by `Content-Length` up to this many bytes are received by the
+    /// event loop before the request is handed out, so that reading them never waits on the
+    /// client: a slow sender costs memory, never a handler thread. Larger bodies, and bodies
+    /// whose client sent `Expect: 100-continue`, are handed out at once and read at the
+    /// client's pace. A chunked body (length unknown) is pre-read as far as it has arrived,
+    /// up to this bound, and its request handed out as soon as the loop would have to wait
+    /// for more, so that a handler may still answer before a slow body ends. `0` hands every
+    /// body out at once. Default is 64 KiB.
     pub fn preread_body(mut self, bytes: u64) -> Self {
         self.settings.read.preread = bytes;
         self

@@ -169,10 +169,11 @@
 //!
 //! The loop owns every socket; your threads never wait on a slow client:
 //!
-//! - **Small request bodies** (up to [`ServerBuilder::preread_body`], 64 KiB by default) are
-//!   received by the loop before the request is handed out, so reading them never waits.
-//!   Larger bodies, and bodies whose client waits for `100 Continue`, are read by the handler
-//!   at the client's pace, under the body deadlines.
+//! - **Small request bodies** (by `Content-Length`, up to [`ServerBuilder::preread_body`],
+//!   64 KiB by default) are received by the loop before the request is handed out, so
+//!   reading them never waits. Larger bodies, chunked bodies beyond what has arrived, and
+//!   bodies whose client waits for `100 Continue` are read by the handler at the client's
+//!   pace, under the body deadlines.
 //! - **Responses** go to the connection's output buffer, written straight to the socket when
 //!   that needs no wait (one `write` for a small response) and by the loop as the client
 //!   reads. Bodies the library owns (`Response::from_file`, `from_data`, `from_string`) are

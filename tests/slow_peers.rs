@@ -183,3 +183,23 @@ fn slow_senders_of_small_bodies_hold_no_handler() {
         assert_eq!(c.read_response().expect("again").status(), 200);
     }
 }
+
+/// A chunked body's length is unknown, so the event loop does not wait for its end: a
+/// request whose chunked body trickles in is handed out at once with what has arrived, and
+/// its handler may answer before the body ends (as upstream tiny_http allows).
+#[test]
+fn a_trickling_chunked_body_is_handed_out_at_once() {
+    let (seen_tx, seen) = mpsc::channel();
+    let srv = serve_with(ServerBuilder::new(), WORKERS, move |rq: Request| {
+        seen_tx.send(rq.url().to_owned()).unwrap();
+        let _ = rq.respond(Response::empty(400));
+    });
+    let mut c = Client::connect(srv.addr());
+    c.send("POST /chunked HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel");
+    assert_eq!(
+        seen.recv_timeout(WAIT).expect("the request is handed out before its body ends"),
+        "/chunked"
+    );
+    let r = c.read_response().expect("answered before the body ends");
+    assert_eq!(r.status(), 400);
+}

@@ -152,7 +152,8 @@ pub(crate) struct ReadLimits {
     /// Most requests read ahead of their responses; beyond, parsing waits (back-pressure).
     pub(crate) max_in_flight: u64,
     /// Bodies up to this size (decoded) are read by the event loop before the request is
-    /// handed out, so that a slow sender never holds a handler.
+    /// handed out, so that a slow sender never holds a handler. (The runtime hands a chunked
+    /// body's request out once it has read what arrived: its length is unknown.)
     pub(crate) preread: u64,
 }
 

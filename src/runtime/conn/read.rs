@@ -82,12 +82,14 @@ impl Conn {
                     if short_read_drains && n < room && st.tls.is_none() {
                         st.readable = false;
                         while !st.input.is_empty() && self.consume_input(st, now, out) {}
+                        self.release_chunked_preread(st, out);
                         self.after_read(st);
                         return;
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     st.readable = false;
+                    self.release_chunked_preread(st, out);
                     self.after_read(st);
                     return;
                 }
@@ -102,6 +104,36 @@ impl Conn {
                     return;
                 }
             }
+        }
+    }
+
+    /// Everything that has arrived is read while the loop pre-reads a chunked body: its
+    /// length is unknown and the rest may take any time, so the request goes to a handler now
+    /// with what has arrived (the handler may answer before the body ends, as upstream
+    /// tiny_http allows; it reads the rest at the client's pace). Only bodies declared by
+    /// `Content-Length` within `preread_body` are waited for.
+    fn release_chunked_preread(self: &Arc<Self>, st: &mut ConnState, out: &mut Vec<Incoming>) {
+        let ConnState {
+            lc,
+            prefix,
+            pending_head,
+            ..
+        } = &mut *st;
+        let Some(body) = lc.body() else {
+            return;
+        };
+        if body.reader != BodyReader::Loop || body.decoder.remaining_length().is_some() {
+            return;
+        }
+        let seq = body.seq;
+        lc.body_to_handler();
+        if let Some(head) = pending_head.take() {
+            out.push(Incoming {
+                head,
+                seq,
+                conn: Arc::clone(self),
+                body: BodyStart::Partial(std::mem::take(prefix)),
+            });
         }
     }
 
