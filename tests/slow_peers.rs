@@ -197,7 +197,8 @@ fn a_trickling_chunked_body_is_handed_out_at_once() {
     let mut c = Client::connect(srv.addr());
     c.send("POST /chunked HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel");
     assert_eq!(
-        seen.recv_timeout(WAIT).expect("the request is handed out before its body ends"),
+        seen.recv_timeout(WAIT)
+            .expect("the request is handed out before its body ends"),
         "/chunked"
     );
     let r = c.read_response().expect("answered before the body ends");
