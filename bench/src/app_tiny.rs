@@ -19,6 +19,12 @@ use std::thread;
 /// threads calling `recv()` until the process is killed.
 pub fn serve(port: u16, workers: usize) -> io::Result<()> {
     let server = tiny_http::Server::http(("127.0.0.1", port)).map_err(io::Error::other)?;
+    run(server, workers)
+}
+
+/// Announces `server`'s port on stdout and serves with `workers` threads calling `recv()`
+/// until the process is killed.
+pub fn run(server: tiny_http::Server, workers: usize) -> io::Result<()> {
     let port = server
         .server_addr()
         .to_ip()

@@ -33,6 +33,8 @@ pub enum Scenario {
     S6,
     S7Download,
     S7Upload,
+    S8,
+    S9,
 }
 
 /// Handler threads of the tiny_http servers in S7 (the issue's "4 workers").
@@ -42,7 +44,7 @@ const S7_DOWNLOAD_RATE: u64 = 40_000;
 const S7_UPLOAD_RATE: u64 = 100;
 
 impl Scenario {
-    pub const ALL: [Scenario; 9] = [
+    pub const ALL: [Scenario; 11] = [
         Scenario::S1,
         Scenario::S2,
         Scenario::S3,
@@ -52,7 +54,15 @@ impl Scenario {
         Scenario::S6,
         Scenario::S7Download,
         Scenario::S7Upload,
+        Scenario::S8,
+        Scenario::S9,
     ];
+
+    /// Whether the scenario runs over HTTPS (ours and hyper only, with `tls.rs`'s
+    /// configuration; wrk is the client).
+    pub fn tls(self) -> bool {
+        matches!(self, Scenario::S8 | Scenario::S9)
+    }
 
     /// `s1`..`s6` (`s5` is both directions, `s5d`/`s5u` one of them).
     pub fn parse(name: &str) -> Option<Vec<Scenario>> {
@@ -68,6 +78,8 @@ impl Scenario {
             "s7" => vec![Scenario::S7Download, Scenario::S7Upload],
             "s7d" => vec![Scenario::S7Download],
             "s7u" => vec![Scenario::S7Upload],
+            "s8" => vec![Scenario::S8],
+            "s9" => vec![Scenario::S9],
             "all" => Scenario::ALL.to_vec(),
             _ => return None,
         })
@@ -103,6 +115,11 @@ impl Scenario {
                 "S7 {} clients trickling 8 KiB bodies at {} B/s + fresh requests, {S7_WORKERS} workers",
                 config.crowd, S7_UPLOAD_RATE
             ),
+            Scenario::S8 => "S8 HTTPS keep-alive GET /, 64 connections (wrk, rustls both)".to_owned(),
+            Scenario::S9 => {
+                "S9 HTTPS new connection per request, full handshake, 64 connections (wrk)"
+                    .to_owned()
+            }
         }
     }
 }
@@ -260,6 +277,7 @@ fn start_server(
     name: &str,
     workers: usize,
     pipeline_flush: bool,
+    tls: bool,
 ) -> Result<(Spawned, u16), String> {
     let mut command = pinned(
         config,
@@ -272,6 +290,9 @@ fn start_server(
         .arg(format!("workers={workers}"))
         .arg(format!("pipeline_flush={pipeline_flush}"))
         .env(crate::servers::BIG_FILE_ENV, big_file());
+    if tls {
+        command.arg(format!("tls={}", crate::tls::dir().display()));
+    }
     let server = Spawned::start(command, config.verbose).map_err(|e| e.to_string())?;
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -365,7 +386,17 @@ fn gen_command(config: &Config, kind: &str, port: u16, args: &[String]) -> Resul
     Ok(command)
 }
 
-fn wrk_command(config: &Config, port: u16, secs: f64, depth: usize) -> Result<Command, String> {
+/// wrk's options per scenario: pipelining depth, HTTPS, and `Connection: close` (a new
+/// connection per request: wrk reconnects when a response says close).
+#[derive(Debug, Clone, Copy)]
+struct WrkLoad {
+    depth: usize,
+    tls: bool,
+    close: bool,
+}
+
+fn wrk_command(config: &Config, port: u16, secs: f64, load: WrkLoad) -> Result<Command, String> {
+    let WrkLoad { depth, tls, close } = load;
     let mut command = pinned(config, &config.load_cpu, "wrk");
     command
         .arg("-t1")
@@ -378,7 +409,11 @@ fn wrk_command(config: &Config, port: u16, secs: f64, depth: usize) -> Result<Co
         let script = wrk::pipeline_script(depth).map_err(|e| e.to_string())?;
         command.arg("-s").arg(script);
     }
-    command.arg(format!("http://127.0.0.1:{port}/"));
+    if close {
+        command.arg("-H").arg("Connection: close");
+    }
+    let scheme = if tls { "https" } else { "http" };
+    command.arg(format!("{scheme}://127.0.0.1:{port}/"));
     Ok(command)
 }
 
@@ -388,13 +423,20 @@ fn keep_alive_load(
     config: &Config,
     port: u16,
     secs: f64,
-    depth: usize,
+    load: WrkLoad,
 ) -> Result<(f64, f64, f64, f64), String> {
     let limit = Duration::from_secs_f64(secs + 15.0);
+    if load.tls && !config.use_wrk {
+        return Err(format!(
+            "HTTPS scenarios need wrk (`{}`); the built-in generator speaks plain HTTP",
+            wrk::INSTALL_HINT
+        ));
+    }
+    let depth = load.depth;
     if config.use_wrk {
         let output = run_load(
             config,
-            wrk_command(config, port, secs, depth)?,
+            wrk_command(config, port, secs, load)?,
             limit,
             |_, _| {},
         )?;
@@ -482,7 +524,7 @@ fn run_once(config: &Config, scenario: Scenario, name: &str) -> Run {
         scenario,
         Scenario::S5Download | Scenario::S5Upload | Scenario::S7Download | Scenario::S7Upload
     );
-    let (server, port) = match start_server(config, name, workers, pipeline_flush) {
+    let (server, port) = match start_server(config, name, workers, pipeline_flush, scenario.tls()) {
         Ok(started) => started,
         Err(why) => {
             return Run {
@@ -509,9 +551,18 @@ fn run_once(config: &Config, scenario: Scenario, name: &str) -> Run {
     }
 }
 
-fn warm_up(config: &Config, port: u16) -> Result<(), String> {
+fn warm_up(config: &Config, scenario: Scenario, port: u16) -> Result<(), String> {
     if config.warmup_secs <= 0.0 {
         return Ok(());
+    }
+    if scenario.tls() {
+        // wrk over HTTPS, for its shortest run (1 s).
+        let load = WrkLoad {
+            depth: 1,
+            tls: true,
+            close: false,
+        };
+        return keep_alive_load(config, port, 1.0, load).map(|_| ());
     }
     let args = vec![
         "conns=16".to_owned(),
@@ -534,8 +585,11 @@ fn measure(
     port: u16,
 ) -> Result<(Vec<Metric>, f64), String> {
     use Better::{Higher, Lower, Neither};
-    if matches!(scenario, Scenario::S1 | Scenario::S2 | Scenario::S3) {
-        warm_up(config, port)?;
+    if matches!(
+        scenario,
+        Scenario::S1 | Scenario::S2 | Scenario::S3 | Scenario::S8 | Scenario::S9
+    ) {
+        warm_up(config, scenario, port)?;
     }
     let secs = config.secs;
     let before = snapshot(pid)?;
@@ -543,9 +597,13 @@ fn measure(
     let mut held_count = f64::NAN;
     let mut metrics = Vec::new();
     let values = match scenario {
-        Scenario::S1 | Scenario::S2 => {
-            let depth = if scenario == Scenario::S1 { 1 } else { 16 };
-            let (requests, seconds, p99_us, errors) = keep_alive_load(config, port, secs, depth)?;
+        Scenario::S1 | Scenario::S2 | Scenario::S8 | Scenario::S9 => {
+            let load = WrkLoad {
+                depth: if scenario == Scenario::S2 { 16 } else { 1 },
+                tls: scenario.tls(),
+                close: scenario == Scenario::S9,
+            };
+            let (requests, seconds, p99_us, errors) = keep_alive_load(config, port, secs, load)?;
             let mut values = BTreeMap::new();
             values.insert("requests".to_owned(), requests);
             values.insert("rps".to_owned(), requests / seconds.max(1e-9));
@@ -635,7 +693,7 @@ fn measure(
     let (server_cpu, other_pct) = cost(&before, &after);
     let get = |key: &str| values.get(key).copied().unwrap_or(f64::NAN);
     match scenario {
-        Scenario::S1 | Scenario::S2 | Scenario::S3 => {
+        Scenario::S1 | Scenario::S2 | Scenario::S3 | Scenario::S8 | Scenario::S9 => {
             let requests = get("requests");
             metrics.push(metric("requests/s", get("rps"), Higher));
             metrics.push(metric("p99 latency ms", get("p99_us") / 1e3, Lower));
@@ -780,7 +838,6 @@ fn ratio(a: f64, b: f64) -> String {
     }
 }
 
-/// Runs everything and prints the table.
 /// The 32 MiB file S7's slow clients download (made once, in the temporary directory).
 fn big_file() -> PathBuf {
     std::env::temp_dir().join("tiny_http-bench-32mib")
@@ -800,10 +857,31 @@ fn ensure_big_file() -> io::Result<()> {
     file.sync_all()
 }
 
+/// How each peer is configured, printed with every table (PERFORMANCE.md explains why).
+const PEERS: &str = "\
+peers: ours and upstream = the same tiny_http application, `workers` threads calling recv();
+       hyper = hyper 1.x http1 on a tokio current-thread runtime (one core, like the pinned
+       servers), TCP_NODELAY, pipeline_flush(true) except S5/S7 (false: with it hyper holds
+       whole large bodies in memory); HTTPS (S8/S9) through tokio-rustls with the same rustls
+       ServerConfig as ours (ring, no resumption); floor/floorb = canned-response mio loops";
+
+/// Runs everything and prints the table.
 pub fn run(config: &Config) -> io::Result<()> {
     if config.scenarios.contains(&Scenario::S7Download) {
         ensure_big_file()?;
     }
+    let tls = config.scenarios.iter().any(|s| s.tls());
+    if tls {
+        crate::tls::make(&crate::tls::dir())?;
+    }
+    let outcome = run_all(config);
+    if tls {
+        let _ = std::fs::remove_dir_all(crate::tls::dir());
+    }
+    outcome
+}
+
+fn run_all(config: &Config) -> io::Result<()> {
     println!(
         "servers: {} | {} run(s) of {} s per scenario and server, interleaved | server on CPU {}, load on CPU {}{} | tiny_http workers: {}",
         config.servers.join(", "),
@@ -819,6 +897,9 @@ pub fn run(config: &Config) -> io::Result<()> {
         let mut runs: BTreeMap<String, Vec<Run>> = BTreeMap::new();
         for rep in 0..config.reps {
             for name in &config.servers {
+                if scenario.tls() && !matches!(name.as_str(), "ours" | "hyper") {
+                    continue; // HTTPS: ours and hyper only (see tls.rs)
+                }
                 let run = run_once(config, scenario, name);
                 print_run(config, scenario, name, rep, &run);
                 runs.entry(name.clone()).or_default().push(run);
@@ -827,6 +908,7 @@ pub fn run(config: &Config) -> io::Result<()> {
         results.push((scenario, runs));
     }
     println!();
+    println!("{PEERS}\n");
     print_table(config, &results);
     Ok(())
 }

@@ -14,6 +14,7 @@ mod gen;
 mod harness;
 mod procfs;
 mod servers;
+mod tls;
 mod wrk;
 
 use std::process::{Command, ExitCode, Stdio};
@@ -32,6 +33,8 @@ scenarios (default: all)
   s6   500 clients trickling a head 1 byte/s + a normal client: served %, latency
   s7   4 workers; 64 clients reading a 32 MiB file at 40 KB/s (s7d), or trickling 8 KiB
        bodies at 100 B/s (s7u), while fresh requests come: their latency, threads, RSS
+  s8   HTTPS keep-alive GET /, 64 connections (wrk): requests/s, p99, server CPU per request
+  s9   HTTPS new connection per request (full handshake, wrk): connections/s, server CPU
 
 options
   --quick              smoke run: 1 rep, 1 s runs, small S4/S5/S6 sizes
@@ -56,7 +59,7 @@ options
   --verbose            show the servers' and generator's stderr
 
 internal roles (started by the harness)
-  serve <ours|upstream|hyper|floor|floorb> [workers=N] [port=P] [pipeline_flush=BOOL]
+  serve <ours|upstream|hyper|floor|floorb> [workers=N] [port=P] [pipeline_flush=BOOL] [tls=DIR]
   gen <load|close|idle|transfer|slow> key=value...
 ";
 
@@ -102,6 +105,7 @@ fn serve(args: &[String]) -> Result<(), String> {
     let mut workers = servers::TINY_WORKERS;
     let mut port = 0;
     let mut pipeline_flush = true;
+    let mut tls = None;
     for arg in &args[1..] {
         match arg.split_once('=') {
             Some(("workers", n)) => workers = n.parse().map_err(|_| format!("bad {arg}"))?,
@@ -109,11 +113,12 @@ fn serve(args: &[String]) -> Result<(), String> {
                 pipeline_flush = b.parse().map_err(|_| format!("bad {arg}"))?
             }
             Some(("port", n)) => port = n.parse().map_err(|_| format!("bad {arg}"))?,
+            Some(("tls", dir)) => tls = Some(std::path::PathBuf::from(dir)),
             _ => return Err(format!("unknown serve argument {arg}")),
         }
     }
     raise_nofile_limit();
-    servers::serve(name, port, workers, pipeline_flush).map_err(|e| e.to_string())
+    servers::serve(name, port, workers, pipeline_flush, tls.as_deref()).map_err(|e| e.to_string())
 }
 
 fn parse_config(args: &[String]) -> Result<Config, String> {
@@ -209,7 +214,7 @@ fn parse_config(args: &[String]) -> Result<Config, String> {
     let needs_wrk = config
         .scenarios
         .iter()
-        .any(|s| matches!(s, Scenario::S1 | Scenario::S2));
+        .any(|s| matches!(s, Scenario::S1 | Scenario::S2 | Scenario::S8 | Scenario::S9));
     config.use_wrk = !no_wrk && wrk::available();
     if needs_wrk && !no_wrk && !config.use_wrk {
         eprintln!(

@@ -6,6 +6,9 @@
 //! upstream  src/app_tiny.rs compiled against crates.io tiny_http 0.12.0    (2 workers)
 //! hyper     the same routes on hyper 1.x, tokio current-thread runtime     (1 thread)
 //! ```
+//!
+//! For S8/S9 ours and hyper serve HTTPS with the same rustls configuration (`tls.rs`); hyper
+//! through tokio-rustls.
 
 use std::io::{self, Read, Write};
 
@@ -21,6 +24,15 @@ pub const KNOWN: [&str; 5] = ["ours", "upstream", "hyper", "floor", "floorb"];
 /// The application against this repository's crate.
 pub mod ours {
     include!("app_tiny.rs");
+
+    /// The same application over HTTPS (S8/S9), with the bench's rustls configuration.
+    pub fn serve_tls(port: u16, workers: usize, tls: &std::path::Path) -> io::Result<()> {
+        let server = tiny_http::ServerBuilder::new()
+            .rustls_config(crate::tls::server_config(tls)?)
+            .http(("127.0.0.1", port))
+            .map_err(io::Error::other)?;
+        run(server, workers)
+    }
 }
 
 /// The same application source against crates.io tiny_http 0.12.0.
@@ -82,11 +94,27 @@ impl Read for Generated {
 }
 
 /// Runs server `name` on 127.0.0.1:`port` until killed.
-pub fn serve(name: &str, port: u16, workers: usize, pipeline_flush: bool) -> io::Result<()> {
+/// With `tls` (a directory made by `tls::make`), ours and hyper serve HTTPS; the others refuse.
+pub fn serve(
+    name: &str,
+    port: u16,
+    workers: usize,
+    pipeline_flush: bool,
+    tls: Option<&std::path::Path>,
+) -> io::Result<()> {
+    if let (Some(_), "upstream" | "floor" | "floorb") = (tls, name) {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!("{name} does not serve HTTPS in this bench"),
+        ));
+    }
     match name {
-        "ours" => ours::serve(port, workers),
+        "ours" => match tls {
+            Some(tls) => ours::serve_tls(port, workers, tls),
+            None => ours::serve(port, workers),
+        },
         "upstream" => upstream::serve(port, workers),
-        "hyper" => hyper_server::serve(port, pipeline_flush),
+        "hyper" => hyper_server::serve(port, pipeline_flush, tls),
         "floor" => crate::floor::serve(port, false),
         "floorb" => crate::floor::serve(port, true),
         other => Err(io::Error::new(
@@ -118,7 +146,17 @@ mod hyper_server {
     /// Frame size of generated download bodies (tiny_http's writers use 64 KiB-ish buffers).
     const FRAME: usize = 64 * 1024;
 
-    pub(super) fn serve(port: u16, pipeline_flush: bool) -> io::Result<()> {
+    pub(super) fn serve(
+        port: u16,
+        pipeline_flush: bool,
+        tls: Option<&std::path::Path>,
+    ) -> io::Result<()> {
+        let acceptor = match tls {
+            Some(dir) => Some(tokio_rustls::TlsAcceptor::from(crate::tls::server_config(
+                dir,
+            )?)),
+            None => None,
+        };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -135,16 +173,30 @@ mod hyper_server {
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                tokio::spawn(async move {
-                    // hyper as its best users configure it for the scenario: pipelined
-                    // responses flushed together for small responses (TCP_NODELAY above);
-                    // off for large bodies, where it makes hyper read the whole body into
-                    // memory before flushing (PERFORMANCE.md).
-                    let _ = http1::Builder::new()
-                        .pipeline_flush(pipeline_flush)
-                        .serve_connection(TokioIo::new(stream), service_fn(handle))
-                        .await;
-                });
+                // hyper as its best users configure it for the scenario: pipelined
+                // responses flushed together for small responses (TCP_NODELAY above); off
+                // for large bodies, where it makes hyper read the whole body into memory
+                // before flushing (PERFORMANCE.md).
+                let mut builder = http1::Builder::new();
+                builder.pipeline_flush(pipeline_flush);
+                match acceptor.clone() {
+                    None => {
+                        tokio::spawn(async move {
+                            let _ = builder
+                                .serve_connection(TokioIo::new(stream), service_fn(handle))
+                                .await;
+                        });
+                    }
+                    Some(acceptor) => {
+                        tokio::spawn(async move {
+                            if let Ok(stream) = acceptor.accept(stream).await {
+                                let _ = builder
+                                    .serve_connection(TokioIo::new(stream), service_fn(handle))
+                                    .await;
+                            }
+                        });
+                    }
+                }
             }
         })
     }
