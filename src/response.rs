@@ -43,6 +43,29 @@ const SMALL_BODY: u64 = 16 * 1024;
 /// Bodies up to this size (known in advance) are rendered whole in memory.
 const RENDER_LIMIT: u64 = 64 * 1024;
 
+/// Appends up to `n` bytes (at most [`RENDER_LIMIT`]) from `reader` to `buf`, stopping early
+/// only at the end of the reader; returns how many were read. Reads straight into `buf`'s
+/// room, without `read_to_end`'s probing and growth steps.
+fn read_known<R: Read + ?Sized>(reader: &mut R, n: u64, buf: &mut Vec<u8>) -> io::Result<usize> {
+    let want = usize::try_from(n.min(RENDER_LIMIT)).unwrap_or(0);
+    let start = buf.len();
+    buf.resize(start + want, 0);
+    let mut got = 0;
+    while got < want {
+        match reader.read(&mut buf[start + got..]) {
+            Ok(0) => break,
+            Ok(k) => got += k.min(want - got),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                buf.truncate(start);
+                return Err(e);
+            }
+        }
+    }
+    buf.truncate(start + got);
+    Ok(got)
+}
+
 /// Buffer size for streaming larger bodies.
 const STREAM_BUF: usize = 64 * 1024;
 
@@ -505,7 +528,7 @@ where
             ResponseFraming::Length(n)
                 if n <= SMALL_BODY || (n <= RENDER_LIMIT && !self.owns_body()) =>
             {
-                let got = (&mut self.reader).take(n).read_to_end(&mut buf)?;
+                let got = read_known(&mut self.reader, n, &mut buf)?;
                 if (got as u64) < n {
                     return Err(early_eof());
                 }
@@ -567,7 +590,7 @@ where
         match framing {
             ResponseFraming::NoBody { .. } => out.write_all(&buf)?,
             ResponseFraming::Length(n) if n <= SMALL_BODY => {
-                let got = reader.take(n).read_to_end(&mut buf)?;
+                let got = read_known(reader, n, &mut buf)?;
                 out.write_all(&buf)?;
                 if (got as u64) < n {
                     out.flush()?;

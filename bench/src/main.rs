@@ -61,6 +61,7 @@ options
 internal roles (started by the harness)
   serve <ours|upstream|hyper|floor|floorb> [workers=N] [port=P] [pipeline_flush=BOOL] [tls=DIR]
   gen <load|close|idle|transfer|slow> key=value...
+  make-tls DIR         the S8/S9 certificate and key (bench/callgrind.sh uses it)
 ";
 
 /// Raises the soft RLIMIT_NOFILE to the hard limit (S4 holds 10,000 connections; children
@@ -81,6 +82,10 @@ fn main() -> ExitCode {
         Some("gen") => match args.get(1) {
             Some(kind) => gen::main(kind, &args[2..]).map_err(|e| e.to_string()),
             None => Err("gen needs a kind".to_owned()),
+        },
+        Some("make-tls") => match args.get(1) {
+            Some(dir) => tls::make(std::path::Path::new(dir)).map_err(|e| e.to_string()),
+            None => Err("make-tls needs a directory".to_owned()),
         },
         Some("--help" | "-h" | "help") => {
             print!("{USAGE}");

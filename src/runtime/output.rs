@@ -36,6 +36,9 @@ const FILE_PIECE: usize = 64 * 1024;
 /// Small byte chunks are appended to the previous one up to this size (one allocation and
 /// one slice for a burst of small responses).
 const COALESCE: usize = 16 * 1024;
+/// A new byte chunk has at least this much room (a burst of pipelined responses of a few
+/// hundred bytes each then fills one allocation, not one each).
+const BURST: usize = 1024;
 
 /// An in-memory body the runtime took over whole (`Response::from_data`, `from_string`).
 #[derive(Debug, Clone)]
@@ -241,30 +244,49 @@ impl Output {
         // Into the last byte chunk of this response when it has room: a burst of small
         // responses becomes one buffer.
         let target = if seq == self.turn {
-            self.queue.back_mut()
+            Self::bytes_tail(&mut self.queue)
         } else {
-            self.parked.get_mut(&seq).and_then(|p| p.last_mut())
+            match self.parked.get_mut(&seq).and_then(|p| p.last_mut()) {
+                Some(Chunk::Bytes(last)) => Some(last),
+                _ => None,
+            }
         };
-        if let Some(Chunk::Bytes(last)) = target {
+        if let Some(last) = target {
             if last.len() + bytes.len() <= last.capacity().max(COALESCE) {
                 last.extend_from_slice(bytes);
                 self.buffered += bytes.len();
                 return;
             }
         }
-        let mut chunk = Vec::with_capacity(bytes.len().max(COALESCE.min(4 * bytes.len())));
+        // Room for the rest of a pipelined burst's small responses (one allocation for all).
+        let mut chunk = Vec::with_capacity(bytes.len().max(COALESCE.min(BURST)));
         chunk.extend_from_slice(bytes);
         self.push(seq, Chunk::Bytes(chunk));
     }
 
-    /// Queues a chunk, appending small byte chunks to a byte chunk at the back. (Appending
+    /// Queues a chunk, appending small byte chunks to the byte chunk at the back. (Appending
     /// to a front chunk already partly written is fine: its written part is a prefix.)
     fn append(queue: &mut VecDeque<Chunk>, chunk: Chunk) {
-        match (queue.back_mut(), chunk) {
-            (Some(Chunk::Bytes(last)), Chunk::Bytes(b)) if last.len() + b.len() <= COALESCE => {
+        match (Self::bytes_tail(queue), chunk) {
+            (Some(last), Chunk::Bytes(b)) if last.len() + b.len() <= COALESCE => {
                 last.extend_from_slice(&b)
             }
             (_, chunk) => queue.push_back(chunk),
+        }
+    }
+
+    /// The byte chunk at the back of `queue`, looking past the `End` markers of keep-alive
+    /// responses: bytes appended there leave in the same write as the responses before
+    /// them. Those responses' `End`s are then reported once the whole chunk is written
+    /// (at most one chunk later than exactly), never before their last byte. Never past the
+    /// end of a response that closes the connection (nothing may follow it).
+    fn bytes_tail(queue: &mut VecDeque<Chunk>) -> Option<&mut Vec<u8>> {
+        let at = queue
+            .iter()
+            .rposition(|c| !matches!(c, Chunk::End(_, ResponseEnd::KeepAlive)))?;
+        match queue.get_mut(at) {
+            Some(Chunk::Bytes(last)) => Some(last),
+            _ => None,
         }
     }
 
@@ -581,6 +603,49 @@ mod tests {
         let ends = flush_all(&mut out, &mut sink);
         assert_eq!(ends.len(), 16);
         assert_eq!(sink.writes, 1);
+    }
+
+    #[test]
+    fn a_burst_shares_one_buffer_and_no_end_is_reported_before_its_last_byte() {
+        let mut out = Output::default();
+        let mut expected = Vec::new();
+        for seq in 0..16 {
+            let bytes = format!("response {seq}\n");
+            expected.extend_from_slice(bytes.as_bytes());
+            out.push_bytes(seq, bytes.as_bytes());
+            out.push(seq, Chunk::End(seq, ResponseEnd::KeepAlive));
+        }
+        let byte_chunks = out
+            .queue
+            .iter()
+            .filter(|c| matches!(c, Chunk::Bytes(_)))
+            .count();
+        assert_eq!(byte_chunks, 1, "one allocation for the burst");
+        // Room for all but the last byte of response 1.
+        let mut sink = FakeSink {
+            room: "response 0\n".len() + "response 1\n".len() - 1,
+            ..FakeSink::default()
+        };
+        let ends = flush_all(&mut out, &mut sink);
+        assert!(
+            ends.iter().all(|&(seq, _)| seq == 0),
+            "only response 0 may be reported: {ends:?}"
+        );
+        sink.room = 1 << 20;
+        let mut all = ends;
+        all.extend(flush_all(&mut out, &mut sink));
+        assert_eq!(sink.got, expected);
+        let seqs: Vec<u64> = all.iter().map(|&(seq, _)| seq).collect();
+        assert_eq!(seqs, (0..16).collect::<Vec<u64>>());
+        assert_eq!(out.buffered(), 0);
+    }
+
+    #[test]
+    fn nothing_is_appended_past_a_closing_response() {
+        let mut out = Output::default();
+        out.push_bytes(0, b"last");
+        out.push(0, Chunk::End(0, ResponseEnd::Close));
+        assert!(Output::bytes_tail(&mut out.queue).is_none());
     }
 
     #[test]
