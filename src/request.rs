@@ -77,7 +77,6 @@ impl Request {
         let Incoming {
             head, seq, conn, ..
         } = incoming;
-        let head = *head;
         Request {
             remote_addr: conn.remote_addr,
             secure: conn.secure,

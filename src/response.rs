@@ -710,10 +710,9 @@ impl Response<Cursor<Vec<u8>>> {
         S: Into<String>,
     {
         let mut response = Response::from_data(data.into().into_bytes());
-        if let Ok(header) =
-            Header::from_bytes(&b"Content-Type"[..], &b"text/plain; charset=UTF-8"[..])
-        {
-            response.add_header(header);
+        // A fresh response has no Content-Type to replace: no need for `add_header`'s checks.
+        if let Some(header) = Header::text_plain_utf8() {
+            response.headers.push(header);
         }
         response
     }

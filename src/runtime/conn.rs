@@ -65,7 +65,7 @@ pub(crate) struct ConnKey {
 /// A request ready for a handler: plain data, which the API layer wraps into a `Request`.
 #[derive(Debug)]
 pub(crate) struct Incoming {
-    pub(crate) head: Box<RequestHead>,
+    pub(crate) head: RequestHead,
     pub(crate) seq: u64,
     pub(crate) conn: Arc<Conn>,
     pub(crate) body: BodyStart,

@@ -326,6 +326,17 @@ pub struct Header {
 }
 
 impl Header {
+    /// `Content-Type: text/plain; charset=UTF-8` (what `Response::from_string` adds), checked
+    /// once and then cloned: one allocation, no validation per response.
+    pub(crate) fn text_plain_utf8() -> Option<Header> {
+        static HEADER: std::sync::OnceLock<Option<Header>> = std::sync::OnceLock::new();
+        HEADER
+            .get_or_init(|| {
+                Header::from_bytes(&b"Content-Type"[..], &b"text/plain; charset=UTF-8"[..]).ok()
+            })
+            .clone()
+    }
+
     /// Builds a header from a name and a value, given as `&[u8]`, `Vec<u8>`, `&str` or `String`.
     ///
     /// Fails when the name is not an RFC 9110 token, or when the value holds a byte that may

@@ -253,7 +253,7 @@ pub(crate) enum Parse {
     /// A request head, numbered `seq`, that used the first `used` bytes of the input.
     Request {
         seq: u64,
-        head: Box<RequestHead>,
+        head: RequestHead,
         used: usize,
         body: BodyPlan,
     },
@@ -452,7 +452,7 @@ impl Lifecycle {
         }
         Parse::Request {
             seq,
-            head: Box::new(head),
+            head,
             used,
             body: plan,
         }
