@@ -20,15 +20,18 @@ scenarios=(${scenarios[*]})
 servers=(${SERVERS:-ours hyper})
 secs=${SECS:-6}
 out="${OUT:-$(mktemp -d -t tiny-http-callgrind.XXXXXX)}"
+mkdir -p "$out"
 for tool in valgrind callgrind_control wrk; do
     command -v "$tool" >/dev/null || { echo "callgrind.sh: $tool is missing (apt-get install valgrind wrk)" >&2; exit 1; }
 done
 (cd "$here" && cargo build --release -q -p bench)
-bench="$here/target/release/bench"
+bench="${CARGO_TARGET_DIR:-$here/target}/release/bench"
 tls_dir="$out/tls"
-mkdir -p "$tls_dir"
-# The certificate and key S8 uses (the harness's own rcgen call).
-"$bench" make-tls "$tls_dir"
+if [[ " ${scenarios[*]} " == *" s8 "* ]]; then
+    mkdir -p "$tls_dir"
+    # The certificate and key S8 uses (the harness's own rcgen call).
+    "$bench" make-tls "$tls_dir"
+fi
 
 pipeline="$out/pipeline16.lua"
 cat > "$pipeline" <<'EOF'

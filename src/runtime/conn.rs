@@ -390,6 +390,26 @@ impl Conn {
         self.flush(st, now);
     }
 
+    /// Response `seq` (due, nothing queued) went out whole in one direct write on plain TCP
+    /// and keeps the connection alive: what `flush` does on reaching its `End`, without
+    /// queueing one (the keep-alive fast path).
+    pub(crate) fn end_direct(&self, st: &mut ConnState, seq: u64, now: Instant) {
+        st.lc.response_written(seq, ResponseEnd::KeepAlive);
+        if st.output.end_direct(seq) {
+            // Later responses were parked waiting for this one: `flush` sends them and
+            // settles the rest.
+            self.flush(st, now);
+            return;
+        }
+        self.note_write_blocked(false);
+        st.meter.idle(now);
+        if st.lc.in_flight() == 0 && st.output.is_empty() {
+            st.idle_since = now;
+        }
+        self.check_finished(st, now);
+        self.wake(st);
+    }
+
     /// Writes one buffer straight to the connection (the fast path of a response whose turn
     /// it is with nothing queued before it): how much the socket took, 0 when it took none.
     pub(crate) fn write_direct(&self, st: &mut ConnState, bytes: &[u8]) -> io::Result<usize> {
@@ -694,7 +714,13 @@ impl Conn {
 
     /// Ends an operation of a handler thread on this connection: releases the lock and tells
     /// the event loop what it must know (the connection closed, or a deadline moved earlier).
-    pub(crate) fn settle(self: &Arc<Self>, mut st: MutexGuard<'_, ConnState>) {
+    pub(crate) fn settle(self: &Arc<Self>, st: MutexGuard<'_, ConnState>) {
+        self.settle_at(st, Instant::now());
+    }
+
+    /// [`settle`](Self::settle) with the time already read by the caller (a few
+    /// microseconds old at most).
+    pub(crate) fn settle_at(self: &Arc<Self>, mut st: MutexGuard<'_, ConnState>, now: Instant) {
         // Responses going out may have let reading resume (pipelining back-pressure, a
         // request that could switch protocols): requests already here are parsed now.
         let mut next = Vec::new();
@@ -703,11 +729,10 @@ impl Conn {
             && (!st.input.is_empty() || st.readable)
             && st.lc.wants_input(&self.hub.settings.read)
         {
-            self.pump(&mut st, Instant::now(), &mut next, false);
+            self.pump(&mut st, now, &mut next, false);
         }
         let notice = std::mem::take(&mut st.notice);
         let arm = !notice && {
-            let now = Instant::now();
             match self.deadline(&st, now) {
                 Some((at, _)) => st.armed.map_or(true, |armed| at < armed),
                 None => false,

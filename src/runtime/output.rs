@@ -305,6 +305,15 @@ impl Output {
         }
     }
 
+    /// Response `seq`, the one due with nothing queued, was written whole without passing
+    /// through the queue: the next one is due now. Returns whether parked output joined the
+    /// queue (it is then to be flushed).
+    pub(crate) fn end_direct(&mut self, seq: u64) -> bool {
+        debug_assert!(seq == self.turn && self.queue.is_empty());
+        self.advance();
+        !self.queue.is_empty()
+    }
+
     /// Drops everything (the connection is closing); files are closed.
     pub(crate) fn clear(&mut self) {
         self.queue.clear();
@@ -638,6 +647,28 @@ mod tests {
         let seqs: Vec<u64> = all.iter().map(|&(seq, _)| seq).collect();
         assert_eq!(seqs, (0..16).collect::<Vec<u64>>());
         assert_eq!(out.buffered(), 0);
+    }
+
+    #[test]
+    fn a_response_written_directly_lets_the_parked_next_one_through() {
+        let mut out = Output::default();
+        out.push_bytes(1, b"second");
+        out.push(1, Chunk::End(1, ResponseEnd::KeepAlive));
+        assert!(out.is_drained());
+        // Response 0 went out whole without the queue.
+        assert!(out.end_direct(0), "response 1 joins the queue");
+        assert_eq!(out.turn(), 2);
+        let mut sink = FakeSink {
+            room: 100,
+            ..FakeSink::default()
+        };
+        assert_eq!(
+            flush_all(&mut out, &mut sink),
+            [(1, ResponseEnd::KeepAlive)]
+        );
+        assert_eq!(sink.got, b"second");
+        assert!(!out.end_direct(2), "nothing parked after it");
+        assert_eq!(out.turn(), 3);
     }
 
     #[test]

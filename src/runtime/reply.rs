@@ -125,7 +125,14 @@ impl Reply {
         if due && st.output.is_drained() && !cork {
             // The fast path: one write, no copy into the queue.
             match conn.write_direct(&mut st, bytes) {
-                Ok(n) => st.output.push_bytes(self.seq, &bytes[n..]),
+                // All of it went out and nothing more is to be said: no `End` to queue.
+                Ok(n) if n == bytes.len() && end == ResponseEnd::KeepAlive && st.tls.is_none() => {
+                    conn.end_direct(&mut st, self.seq, now)
+                }
+                Ok(n) => {
+                    st.output.push_bytes(self.seq, &bytes[n..]);
+                    conn.push_end(&mut st, self.seq, end, now);
+                }
                 Err(e) => {
                     log::debug!("{:?}: write failed: {e}", conn.remote_addr);
                     conn.abort(&mut st, CloseReason::IoError);
@@ -133,7 +140,6 @@ impl Reply {
                     return Err(e);
                 }
             }
-            conn.push_end(&mut st, self.seq, end, now);
         } else {
             st.output.push_bytes(self.seq, bytes);
             st.output.push(self.seq, Chunk::End(self.seq, end));
@@ -144,7 +150,7 @@ impl Reply {
             }
         }
         let result = st.closed.map_or(Ok(()), |reason| Err(closed(reason)));
-        conn.settle(st);
+        conn.settle_at(st, now);
         if corked {
             conn.hub.cork(conn.clone());
         }
