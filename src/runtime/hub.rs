@@ -40,6 +40,7 @@
 //! by the leader, without holding the state lock). Messages to the loop take the mailbox lock
 //! alone.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -128,7 +129,26 @@ const SLOW_HANDLER: Duration = Duration::from_micros(200);
 const WATCH_MIN: Duration = Duration::from_millis(1);
 const WATCH_MAX: Duration = Duration::from_millis(50);
 
+/// A spare batch vector kept by each thread that leads the event loop, up to this many
+/// requests' room: a pass's requests are collected without growing a vector each time.
+const SPARE_BATCH_MAX: usize = 256;
+
+/// This thread's spare batch vector (empty; a new one when there is none).
+fn spare_batch() -> Vec<Incoming> {
+    SPARE_BATCH.try_with(Cell::take).unwrap_or_default()
+}
+
+/// Keeps `batch` (emptied) as this thread's spare when it is not too large.
+fn keep_spare_batch(mut batch: Vec<Incoming>) {
+    batch.clear();
+    if batch.capacity() <= SPARE_BATCH_MAX {
+        let _ = SPARE_BATCH.try_with(|spare| spare.set(batch));
+    }
+}
+
 thread_local! {
+    /// See [`spare_batch`].
+    static SPARE_BATCH: Cell<Vec<Incoming>> = const { Cell::new(Vec::new()) };
     /// This thread's tag as a receiver (never 0).
     static RECEIVER_TAG: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
     /// When this thread last left `recv` with a request, and a moving average of how long
@@ -350,7 +370,7 @@ impl Hub {
             }
         }
         let _guard = Abdicate(self);
-        let mut batch = Vec::new();
+        let mut batch = spare_batch();
         let mut reactor = self.reactor.lock().unwrap_or_else(|p| p.into_inner());
         if reactor.turn(self, timeout, &mut batch) {
             self.finished.store(true, Relaxed);
@@ -394,10 +414,14 @@ impl Hub {
     fn enqueue_locked(
         &self,
         st: &mut State,
-        batch: Vec<Incoming>,
+        mut batch: Vec<Incoming>,
         keep_one: bool,
     ) -> Vec<Incoming> {
-        if batch.is_empty() || st.closed {
+        if batch.is_empty() {
+            keep_spare_batch(batch);
+            return Vec::new();
+        }
+        if st.closed {
             return batch;
         }
         // Requests of one connection go to one handler at a time: count the connections.
@@ -413,7 +437,8 @@ impl Hub {
             holder_asleep |=
                 request.conn.in_handler() && st.sleeping.contains(&request.conn.holder());
         }
-        st.items.extend(batch.into_iter().map(Item::Request));
+        st.items.extend(batch.drain(..).map(Item::Request));
+        keep_spare_batch(batch);
         let extra = match (keep_one, self.single_core) {
             (true, false) => n - 1,
             (true, true) => 0,

@@ -33,12 +33,11 @@ use crate::proto::h1::conn::ResponseEnd;
 const MAX_SLICES: usize = 64;
 /// A file copied through memory is read this much at a time.
 const FILE_PIECE: usize = 64 * 1024;
-/// Small byte chunks are appended to the previous one up to this size (one allocation and
-/// one slice for a burst of small responses).
-const COALESCE: usize = 16 * 1024;
-/// A new byte chunk has at least this much room (a burst of pipelined responses of a few
-/// hundred bytes each then fills one allocation, not one each).
-const BURST: usize = 1024;
+/// A new byte chunk has at least this much room, and small byte chunks are appended to the
+/// previous one while it has room (never by growing it): a burst of pipelined responses of a
+/// few hundred bytes each shares a few allocations, not one each. Kept under 1 KiB, glibc's
+/// small-bin sizes: a larger request would consolidate the allocator's fast bins each time.
+const BURST: usize = 1000;
 
 /// An in-memory body the runtime took over whole (`Response::from_data`, `from_string`).
 #[derive(Debug, Clone)]
@@ -228,7 +227,9 @@ impl Output {
         } else {
             let parked = self.parked.entry(seq).or_default();
             match (parked.last_mut(), chunk) {
-                (Some(Chunk::Bytes(last)), Chunk::Bytes(b)) if last.len() + b.len() <= COALESCE => {
+                (Some(Chunk::Bytes(last)), Chunk::Bytes(b))
+                    if last.len() + b.len() <= last.capacity() =>
+                {
                     last.extend_from_slice(&b)
                 }
                 (_, chunk) => parked.push(chunk),
@@ -252,14 +253,14 @@ impl Output {
             }
         };
         if let Some(last) = target {
-            if last.len() + bytes.len() <= last.capacity().max(COALESCE) {
+            if last.len() + bytes.len() <= last.capacity() {
                 last.extend_from_slice(bytes);
                 self.buffered += bytes.len();
                 return;
             }
         }
         // Room for the rest of a pipelined burst's small responses (one allocation for all).
-        let mut chunk = Vec::with_capacity(bytes.len().max(COALESCE.min(BURST)));
+        let mut chunk = Vec::with_capacity(bytes.len().max(BURST));
         chunk.extend_from_slice(bytes);
         self.push(seq, Chunk::Bytes(chunk));
     }
@@ -268,7 +269,7 @@ impl Output {
     /// to a front chunk already partly written is fine: its written part is a prefix.)
     fn append(queue: &mut VecDeque<Chunk>, chunk: Chunk) {
         match (Self::bytes_tail(queue), chunk) {
-            (Some(last), Chunk::Bytes(b)) if last.len() + b.len() <= COALESCE => {
+            (Some(last), Chunk::Bytes(b)) if last.len() + b.len() <= last.capacity() => {
                 last.extend_from_slice(&b)
             }
             (_, chunk) => queue.push_back(chunk),
