@@ -200,7 +200,11 @@ pub fn connection(data: &[u8]) {
         } else {
             assert_eq!(seq, next, "requests numbered in order: {whole:?}");
             next += 1;
-            ended = what.starts_with("error");
+            assert!(
+                what.starts_with("request ") || what.starts_with("error "),
+                "odd line {line:?}: {whole:?}"
+            );
+            ended = what.starts_with("error ");
         }
     }
 }

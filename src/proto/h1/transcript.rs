@@ -83,7 +83,7 @@ pub(crate) fn transcript(input: &[u8], steps: &[usize], limits: &ReadLimits) -> 
                 } => {
                     buf.drain(..used);
                     out.push(format!(
-                        "#{seq} {} {} {:?}{}",
+                        "#{seq} request {} {} {:?}{}",
                         head.method,
                         head.target,
                         plan,

@@ -376,12 +376,12 @@ GET /d HTTP/1.1\r\nConnection: close\r\n\r\nGET /never HTTP/1.1\r\n\r\n";
     assert_eq!(
         whole,
         [
-            "#0 GET /a None",
-            "#1 POST /b Preread",
+            "#0 request GET /a None",
+            "#1 request POST /b Preread",
             "#1 body 2",
-            "#2 POST /c Preread",
+            "#2 request POST /c Preread",
             "#2 body 3",
-            "#3 GET /d None",
+            "#3 request GET /d None",
             "end finished=true reason=Some(ClientAskedClose)"
         ]
     );
