@@ -181,10 +181,11 @@ pub(crate) fn encode_head(head: &ResponseHead<'_>, out: &mut Vec<u8>) -> Result<
     }
 
     write_status_line(head.status, out);
-    if !user_date {
+    if !user_date && !user_server {
+        out.extend_from_slice(&date_and_server(head.date));
+    } else if !user_date {
         write_header(b"Date", head.date, out);
-    }
-    if !user_server {
+    } else if !user_server {
         write_header(b"Server", SERVER, out);
     }
     for h in head.headers.iter().filter(|h| !is_library_owned(h)) {
@@ -223,12 +224,33 @@ pub(crate) fn encode_head(head: &ResponseHead<'_>, out: &mut Vec<u8>) -> Result<
 /// We always answer as HTTP/1.1, the highest version we conform to (RFC 9110 §6.2); an
 /// HTTP/1.0 client gets no 1.1-only features (chunking, implicit persistence) from us.
 fn write_status_line(status: StatusCode, out: &mut Vec<u8>) {
+    if status.0 == 200 {
+        // The common case, whole.
+        out.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+        return;
+    }
     out.extend_from_slice(b"HTTP/1.1 ");
     push_decimal(u64::from(status.0), out);
     out.push(b' ');
     out.extend_from_slice(status.default_reason_phrase().as_bytes());
     out.extend_from_slice(b"\r\n");
 }
+
+/// `Date: <date>\r\nServer: <SERVER>\r\n`, assembled in a fixed-size array: one copy into
+/// the output instead of eight small ones.
+fn date_and_server(date: &[u8; DATE_LEN]) -> [u8; DATE_AND_SERVER_LEN] {
+    let mut block = [0u8; DATE_AND_SERVER_LEN];
+    let parts: [&[u8]; 5] = [b"Date: ", date, b"\r\nServer: ", SERVER, b"\r\n"];
+    let mut at = 0;
+    for part in parts {
+        block[at..at + part.len()].copy_from_slice(part);
+        at += part.len();
+    }
+    block
+}
+
+/// The length of [`date_and_server`]'s block.
+const DATE_AND_SERVER_LEN: usize = 6 + DATE_LEN + 10 + SERVER.len() + 2;
 
 /// Appends `name: value\r\n` (the caller has validated both).
 fn write_header(name: &[u8], value: &[u8], out: &mut Vec<u8>) {
