@@ -234,9 +234,10 @@ impl Socket {
     pub(crate) fn wait_readable(&self, timeout: Option<Duration>) -> Option<bool> {
         use std::cell::RefCell;
         use std::os::fd::AsRawFd;
+        /// The thread's poller, its events and the descriptor it watches (one at a time).
+        type Poller = (mio::Poll, mio::Events, Option<std::os::fd::RawFd>);
         thread_local! {
-            static POLLER: RefCell<Option<(mio::Poll, mio::Events)>> =
-                const { RefCell::new(None) };
+            static POLLER: RefCell<Option<Poller>> = const { RefCell::new(None) };
         }
         let fd = match self {
             Socket::Tcp(s) => s.as_raw_fd(),
@@ -245,16 +246,30 @@ impl Socket {
         POLLER.with(|cell| {
             let mut cell = cell.try_borrow_mut().ok()?;
             if cell.is_none() {
-                *cell = Some((mio::Poll::new().ok()?, mio::Events::with_capacity(2)));
+                *cell = Some((mio::Poll::new().ok()?, mio::Events::with_capacity(2), None));
             }
-            let (poll, events) = cell.as_mut()?;
+            let (poll, events, watched) = cell.as_mut()?;
+            // The registration stays between waits for the same socket (a body read waits
+            // many times): it is edge-triggered, and the caller waits only after a read that
+            // would block, so data arriving after that read is reported either way. Another
+            // socket replaces it (a closed socket's registration is gone by itself).
+            if let Some(old) = watched.filter(|&old| old != fd) {
+                let _ = poll.registry().deregister(&mut mio::unix::SourceFd(&old));
+                *watched = None;
+            }
             let mut source = mio::unix::SourceFd(&fd);
             // Registering reports readiness that is already there (epoll evaluates it).
-            poll.registry()
+            match poll
+                .registry()
                 .register(&mut source, Token(0), Interest::READABLE)
-                .ok()?;
+            {
+                Ok(()) => {}
+                // Still registered from the last wait on this socket.
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(_) => return None,
+            }
+            *watched = Some(fd);
             let result = poll.poll(events, timeout);
-            let _ = poll.registry().deregister(&mut source);
             Some(match result {
                 Ok(()) => !events.is_empty(),
                 // Interrupted: the caller looks again.
