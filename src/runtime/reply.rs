@@ -24,7 +24,7 @@
 
 use std::fs::File;
 use std::io::{self, Read};
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 use std::time::Instant;
 
 use crate::proto::h1::conn::{CloseReason, ReadState, ResponseEnd};
@@ -106,14 +106,23 @@ impl Reply {
     /// Sends a whole rendered response: written at once when it is due and the socket takes
     /// it, otherwise queued (held back a moment when the client pipelined the next request,
     /// so that the responses leave together). Never waits.
+    /// Locks the connection for writing this answer; `Err` (the lock released through
+    /// `settle`) when the connection has closed.
+    fn lock_open(&self) -> io::Result<MutexGuard<'_, ConnState>> {
+        let st = self.conn.lock();
+        match st.closed {
+            Some(reason) => {
+                self.conn.settle(st);
+                Err(closed(reason))
+            }
+            None => Ok(st),
+        }
+    }
+
     pub(crate) fn send(&self, bytes: &[u8], end: ResponseEnd) -> io::Result<()> {
         self.ended.set(true);
         let conn = &self.conn;
-        let mut st = conn.lock();
-        if let Some(reason) = st.closed {
-            conn.settle(st);
-            return Err(closed(reason));
-        }
+        let mut st = self.lock_open()?;
         let now = Instant::now();
         let due = self.seq == st.output.turn();
         let cork = due
@@ -168,11 +177,7 @@ impl Reply {
     ) -> io::Result<()> {
         self.ended.set(true);
         let conn = &self.conn;
-        let mut st = conn.lock();
-        if let Some(reason) = st.closed {
-            conn.settle(st);
-            return Err(closed(reason));
-        }
+        let mut st = self.lock_open()?;
         st.output.push_bytes(self.seq, head);
         st.output.push(
             self.seq,
@@ -274,11 +279,7 @@ impl Reply {
             tail.extend_from_slice(LAST_CHUNK);
         }
         let conn = &self.conn;
-        let mut st = conn.lock();
-        if let Some(reason) = st.closed {
-            conn.settle(st);
-            return Err(closed(reason));
-        }
+        let mut st = self.lock_open()?;
         st.output.push_bytes(self.seq, &tail);
         conn.push_end(&mut st, self.seq, end, Instant::now());
         let result = st.closed.map_or(Ok(()), |reason| Err(closed(reason)));

@@ -178,6 +178,16 @@ impl Socket {
         }
     }
 
+    /// The descriptor (the Linux fast path registers and waits through it).
+    #[cfg(all(target_os = "linux", not(tiny_http_portable)))]
+    fn raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        match self {
+            Socket::Tcp(s) => s.as_raw_fd(),
+            Socket::Unix(s) => s.as_raw_fd(),
+        }
+    }
+
     /// Registers the socket with the poller (edge-triggered, as mio always is).
     pub(crate) fn register(
         &mut self,
@@ -187,11 +197,7 @@ impl Socket {
     ) -> io::Result<()> {
         #[cfg(all(target_os = "linux", not(tiny_http_portable)))]
         {
-            use std::os::fd::AsRawFd;
-            let fd = match self {
-                Socket::Tcp(s) => s.as_raw_fd(),
-                Socket::Unix(s) => s.as_raw_fd(),
-            };
+            let fd = self.raw_fd();
             registry.register(&mut mio::unix::SourceFd(&fd), token, interest)
         }
         #[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]
@@ -211,11 +217,7 @@ impl Socket {
     ) -> io::Result<()> {
         #[cfg(all(target_os = "linux", not(tiny_http_portable)))]
         {
-            use std::os::fd::AsRawFd;
-            let fd = match self {
-                Socket::Tcp(s) => s.as_raw_fd(),
-                Socket::Unix(s) => s.as_raw_fd(),
-            };
+            let fd = self.raw_fd();
             registry.reregister(&mut mio::unix::SourceFd(&fd), token, interest)
         }
         #[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]
@@ -233,16 +235,12 @@ impl Socket {
     #[cfg(all(target_os = "linux", not(tiny_http_portable)))]
     pub(crate) fn wait_readable(&self, timeout: Option<Duration>) -> Option<bool> {
         use std::cell::RefCell;
-        use std::os::fd::AsRawFd;
         /// The thread's poller, its events and the descriptor it watches (one at a time).
         type Poller = (mio::Poll, mio::Events, Option<std::os::fd::RawFd>);
         thread_local! {
             static POLLER: RefCell<Option<Poller>> = const { RefCell::new(None) };
         }
-        let fd = match self {
-            Socket::Tcp(s) => s.as_raw_fd(),
-            Socket::Unix(s) => s.as_raw_fd(),
-        };
+        let fd = self.raw_fd();
         POLLER.with(|cell| {
             let mut cell = cell.try_borrow_mut().ok()?;
             if cell.is_none() {
