@@ -47,6 +47,10 @@ const RENDER_LIMIT: u64 = 64 * 1024;
 /// only at the end of the reader; returns how many were read. Reads straight into `buf`'s
 /// room, without `read_to_end`'s probing and growth steps.
 fn read_known<R: Read + ?Sized>(reader: &mut R, n: u64, buf: &mut Vec<u8>) -> io::Result<usize> {
+    debug_assert!(
+        n <= RENDER_LIMIT,
+        "read_known is for bodies rendered in memory"
+    );
     let want = usize::try_from(n.min(RENDER_LIMIT)).unwrap_or(0);
     let start = buf.len();
     buf.resize(start + want, 0);

@@ -465,3 +465,41 @@ fn answering_a_later_request_first_with_a_large_stream_is_a_clear_error_not_a_ha
     assert_eq!(responses[1].status(), 500);
     c.expect_closed();
 }
+
+/// Requests beyond `max_pipelined_requests` wait in the connection's input until earlier
+/// responses are written. When the event loop itself writes the end of those responses (large
+/// bodies, a client that reads slower than the handler answers), the waiting requests must be
+/// parsed then too: no readable event will come for bytes already read.
+#[test]
+fn requests_held_back_by_the_pipelining_limit_are_served_when_the_loop_writes_the_responses() {
+    const BODY: usize = 4 << 20;
+    let builder = tiny_http::ServerBuilder::new().max_pipelined_requests(2);
+    let (answered_tx, answered) = mpsc::channel::<String>();
+    let answered_tx = std::sync::Mutex::new(answered_tx);
+    let srv = support::serve_with(builder, 2, move |rq: Request| {
+        let url = rq.url().to_owned();
+        // The body is handed over whole: `respond` returns before the client has read it.
+        let _ = rq.respond(Response::from_data(vec![b'x'; BODY]));
+        let _ = answered_tx.lock().unwrap().send(url);
+    });
+    let mut c = srv.client();
+    let mut all = String::new();
+    for i in 0..4 {
+        all.push_str(&format!("GET /{i} HTTP/1.1\r\nHost: t\r\n\r\n"));
+    }
+    c.send(all);
+    // Read nothing until the first two are answered: their bodies then go out as the client
+    // reads, written by the event loop.
+    for _ in 0..2 {
+        answered
+            .recv_timeout(WAIT)
+            .expect("the first two requests are answered");
+    }
+    for i in 0..4 {
+        let r = c
+            .read_response()
+            .unwrap_or_else(|e| panic!("response {i} of 4: {e}"));
+        assert_eq!(r.status(), 200, "response {i}");
+        assert_eq!(r.body.len(), BODY, "response {i}");
+    }
+}

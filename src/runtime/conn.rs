@@ -718,17 +718,23 @@ impl Conn {
         self.settle_at(st, Instant::now());
     }
 
-    /// [`settle`](Self::settle) with the time already read by the caller (a few
-    /// microseconds old at most).
+    /// Whether bytes already read (or a readable socket nobody has read) wait for a pump:
+    /// responses going out may have lifted the pipelining limit or ended a switch. Whoever
+    /// writes the end of a response checks this afterwards, handler or event loop.
+    pub(crate) fn may_resume_reading(&self, st: &ConnState) -> bool {
+        st.closed.is_none()
+            && !st.reader_waiting
+            && (!st.input.is_empty() || st.readable)
+            && st.lc.wants_input(&self.hub.settings.read)
+    }
+
+    /// [`settle`](Self::settle) with the time the caller read before writing (deadlines
+    /// worked out from it can only come early, never late).
     pub(crate) fn settle_at(self: &Arc<Self>, mut st: MutexGuard<'_, ConnState>, now: Instant) {
         // Responses going out may have let reading resume (pipelining back-pressure, a
         // request that could switch protocols): requests already here are parsed now.
         let mut next = Vec::new();
-        if st.closed.is_none()
-            && !st.reader_waiting
-            && (!st.input.is_empty() || st.readable)
-            && st.lc.wants_input(&self.hub.settings.read)
-        {
+        if self.may_resume_reading(&st) {
             self.pump(&mut st, now, &mut next, false);
         }
         let notice = std::mem::take(&mut st.notice);

@@ -138,11 +138,19 @@ fn spare_batch() -> Vec<Incoming> {
     SPARE_BATCH.try_with(Cell::take).unwrap_or_default()
 }
 
-/// Keeps `batch` (emptied) as this thread's spare when it is not too large.
+/// Keeps `batch` (emptied) as this thread's spare when it is not too large and has more
+/// room than the spare it would replace.
 fn keep_spare_batch(mut batch: Vec<Incoming>) {
     batch.clear();
     if batch.capacity() <= SPARE_BATCH_MAX {
-        let _ = SPARE_BATCH.try_with(|spare| spare.set(batch));
+        let _ = SPARE_BATCH.try_with(|spare| {
+            let kept = spare.take();
+            spare.set(if kept.capacity() >= batch.capacity() {
+                kept
+            } else {
+                batch
+            });
+        });
     }
 }
 

@@ -246,6 +246,11 @@ impl Reactor {
         let mut st = conn.lock();
         if writable {
             conn.flush(&mut st, now);
+            // Responses written out may let requests already read go ahead (they were held
+            // by the pipelining limit): no readable event will come for them.
+            if !readable && conn.may_resume_reading(&st) {
+                conn.pump(&mut st, now, batch, false);
+            }
         }
         if readable && st.closed.is_none() {
             if st.reader_waiting {

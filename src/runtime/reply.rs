@@ -103,9 +103,6 @@ impl Reply {
         !self.conn.is_closing() || self.conn.lock().lc.request_persists(self.seq)
     }
 
-    /// Sends a whole rendered response: written at once when it is due and the socket takes
-    /// it, otherwise queued (held back a moment when the client pipelined the next request,
-    /// so that the responses leave together). Never waits.
     /// Locks the connection for writing this answer; `Err` (the lock released through
     /// `settle`) when the connection has closed.
     fn lock_open(&self) -> io::Result<MutexGuard<'_, ConnState>> {
@@ -119,6 +116,9 @@ impl Reply {
         }
     }
 
+    /// Sends a whole rendered response: written at once when it is due and the socket takes
+    /// it, otherwise queued (held back a moment when the client pipelined the next request,
+    /// so that the responses leave together). Never waits.
     pub(crate) fn send(&self, bytes: &[u8], end: ResponseEnd) -> io::Result<()> {
         self.ended.set(true);
         let conn = &self.conn;
