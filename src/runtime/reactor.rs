@@ -376,7 +376,7 @@ impl Reactor {
     fn add_connection(
         &mut self,
         hub: &Arc<Hub>,
-        mut socket: Socket,
+        socket: Socket,
         addr: Option<std::net::SocketAddr>,
     ) {
         let tls = match &hub.settings.tls {

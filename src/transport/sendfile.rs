@@ -30,16 +30,12 @@ pub(crate) fn probe(file: &File) -> bool {
 /// `WouldBlock` when the socket took nothing. `None` when the system refuses the call for
 /// this file or socket (nothing was sent): the caller copies through memory.
 pub(crate) fn send(socket: &Socket, file: &File, offset: u64, max: u64) -> Option<io::Result<u64>> {
-    // One call moves at most about 2 GiB (Linux's own limit is just below).
+    // At most 1 GiB per call (Linux's own limit is just below 2 GiB).
     let count = usize::try_from(max.min(1 << 30)).unwrap_or(1 << 30);
     let (Some(count), Ok(offset)) = (NonZeroUsize::new(count), usize::try_from(offset)) else {
         return Some(Ok(0));
     };
-    let sock = match socket {
-        Socket::Tcp(s) => socket2::SockRef::from(s),
-        Socket::Unix(s) => socket2::SockRef::from(s),
-    };
-    match sock.sendfile(file, offset, Some(count)) {
+    match socket.sock_ref().sendfile(file, offset, Some(count)) {
         Ok(n) => Some(Ok(n as u64)),
         Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) => None,
         Err(e) => Some(Err(e)),

@@ -77,12 +77,6 @@ fn hold<T>(t: T) -> Held<T> {
     std::sync::Mutex::new(t)
 }
 
-#[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]
-fn held_mut<T>(t: &mut std::sync::Mutex<T>) -> &mut T {
-    t.get_mut()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 /// Is this build on the Linux fast path?
 pub(crate) const FAST_PATH: bool = cfg!(all(target_os = "linux", not(tiny_http_portable)));
 
@@ -121,11 +115,8 @@ impl Socket {
         {
             // sendmsg(2) with MSG_NOSIGNAL: std's vectored writes use writev(2), and its unix
             // socket writes write(2), both of which raise SIGPIPE on a closed peer.
-            let socket = match self {
-                Socket::Tcp(s) => socket2::SockRef::from(s),
-                Socket::Unix(s) => socket2::SockRef::from(s),
-            };
-            socket.send_vectored_with_flags(bufs, libc::MSG_NOSIGNAL)
+            self.sock_ref()
+                .send_vectored_with_flags(bufs, libc::MSG_NOSIGNAL)
         }
         #[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]
         match self {
@@ -178,6 +169,15 @@ impl Socket {
         }
     }
 
+    /// The socket as socket2 sees it (the Linux fast path's system calls go through it).
+    #[cfg(all(target_os = "linux", not(tiny_http_portable)))]
+    pub(crate) fn sock_ref(&self) -> socket2::SockRef<'_> {
+        match self {
+            Socket::Tcp(s) => socket2::SockRef::from(s),
+            Socket::Unix(s) => socket2::SockRef::from(s),
+        }
+    }
+
     /// The descriptor (the Linux fast path registers and waits through it).
     #[cfg(all(target_os = "linux", not(tiny_http_portable)))]
     fn raw_fd(&self) -> std::os::fd::RawFd {
@@ -188,24 +188,29 @@ impl Socket {
         }
     }
 
+    /// Runs `f` on the socket as a poller source: its descriptor on the Linux fast path, the
+    /// mio object (under its mutex) on the portable path.
+    fn with_source<R>(&self, f: impl FnOnce(&mut dyn mio::event::Source) -> R) -> R {
+        #[cfg(all(target_os = "linux", not(tiny_http_portable)))]
+        {
+            f(&mut mio::unix::SourceFd(&self.raw_fd()))
+        }
+        #[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]
+        match self {
+            Socket::Tcp(s) => f(&mut *held(s)),
+            #[cfg(unix)]
+            Socket::Unix(s) => f(&mut *held(s)),
+        }
+    }
+
     /// Registers the socket with the poller (edge-triggered, as mio always is).
     pub(crate) fn register(
-        &mut self,
+        &self,
         registry: &Registry,
         token: Token,
         interest: Interest,
     ) -> io::Result<()> {
-        #[cfg(all(target_os = "linux", not(tiny_http_portable)))]
-        {
-            let fd = self.raw_fd();
-            registry.register(&mut mio::unix::SourceFd(&fd), token, interest)
-        }
-        #[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]
-        match self {
-            Socket::Tcp(s) => registry.register(held_mut(s), token, interest),
-            #[cfg(unix)]
-            Socket::Unix(s) => registry.register(held_mut(s), token, interest),
-        }
+        self.with_source(|source| registry.register(source, token, interest))
     }
 
     /// Changes what the poller watches for (the readiness it reports afresh).
@@ -215,17 +220,7 @@ impl Socket {
         token: Token,
         interest: Interest,
     ) -> io::Result<()> {
-        #[cfg(all(target_os = "linux", not(tiny_http_portable)))]
-        {
-            let fd = self.raw_fd();
-            registry.reregister(&mut mio::unix::SourceFd(&fd), token, interest)
-        }
-        #[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]
-        match self {
-            Socket::Tcp(s) => registry.reregister(&mut *held(s), token, interest),
-            #[cfg(unix)]
-            Socket::Unix(s) => registry.reregister(&mut *held(s), token, interest),
-        }
+        self.with_source(|source| registry.reregister(source, token, interest))
     }
 
     /// Linux fast path: waits until the socket is readable (or closed), at most `timeout`,
@@ -268,11 +263,14 @@ impl Socket {
             }
             *watched = Some(fd);
             let result = poll.poll(events, timeout);
-            Some(match result {
-                Ok(()) => !events.is_empty(),
+            match result {
+                Ok(()) => Some(!events.is_empty()),
                 // Interrupted: the caller looks again.
-                Err(_) => true,
-            })
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => Some(true),
+                // A poller that fails otherwise would fail again: the caller waits its
+                // portable way (which keeps its deadline) instead of looping on it.
+                Err(_) => None,
+            }
         })
     }
 
@@ -280,37 +278,16 @@ impl Socket {
     /// exit"): the readiness of the socket is reported afresh.
     #[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]
     pub(crate) fn rearm(&self, registry: &Registry, token: Token, interest: Interest) {
-        fn again<S: mio::event::Source>(s: &mut S, r: &Registry, t: Token, i: Interest) {
-            let _ = r.deregister(s);
-            if let Err(e) = r.register(s, t, i) {
-                log::warn!("cannot register a connection again: {e}");
-            }
-        }
-        match self {
-            Socket::Tcp(s) => again(&mut *held(s), registry, token, interest),
-            #[cfg(unix)]
-            Socket::Unix(s) => again(&mut *held(s), registry, token, interest),
+        self.deregister(registry);
+        if let Err(e) = self.register(registry, token, interest) {
+            log::warn!("cannot register a connection again: {e}");
         }
     }
 
     /// Stops events for a socket that another handle keeps open after the event loop forgot
     /// it.
     pub(crate) fn deregister(&self, registry: &Registry) {
-        #[cfg(all(target_os = "linux", not(tiny_http_portable)))]
-        {
-            use std::os::fd::AsRawFd;
-            let fd = match self {
-                Socket::Tcp(s) => s.as_raw_fd(),
-                Socket::Unix(s) => s.as_raw_fd(),
-            };
-            let _ = registry.deregister(&mut mio::unix::SourceFd(&fd));
-        }
-        #[cfg(not(all(target_os = "linux", not(tiny_http_portable))))]
-        let _ = match self {
-            Socket::Tcp(s) => registry.deregister(&mut *held(s)),
-            #[cfg(unix)]
-            Socket::Unix(s) => registry.deregister(&mut *held(s)),
-        };
+        let _ = self.with_source(|source| registry.deregister(source));
     }
 
     /// Sends up to `max` bytes of `file` from `offset` straight from the page cache
