@@ -339,14 +339,13 @@ impl Conn {
                         break Err(e);
                     }
                     let since = *started.get_or_insert(now);
-                    let deadline = self.body_deadline(since, *received);
+                    let deadline = self.body_deadline(since, *received, now);
                     // Linux: wait on the socket itself, the event loop's interest in it
                     // staying parked, so no other thread is woken while a body trickles in.
                     #[cfg(all(target_os = "linux", not(tiny_http_portable)))]
                     let direct = {
                         drop(st);
-                        let timeout =
-                            deadline.map(|at| at.saturating_duration_since(Instant::now()));
+                        let timeout = deadline.map(|at| at.saturating_duration_since(now));
                         let ready = self.socket.wait_readable(timeout);
                         st = self.lock();
                         ready

@@ -115,7 +115,7 @@ pub(crate) struct ConnState {
     /// Bytes read and not consumed yet.
     pub(crate) input: ReadBuf,
     /// The head of the request whose body the loop pre-reads, and the body so far.
-    pub(crate) pending_head: Option<Box<RequestHead>>,
+    pub(crate) pending_head: Option<RequestHead>,
     pub(crate) prefix: Vec<u8>,
     /// Responses waiting for the socket.
     pub(crate) output: Output,
@@ -403,10 +403,7 @@ impl Conn {
         }
         self.note_write_blocked(false);
         st.meter.idle(now);
-        if st.lc.in_flight() == 0 && st.output.is_empty() {
-            st.idle_since = now;
-        }
-        self.check_finished(st, now);
+        self.responses_ended(st, now);
         self.wake(st);
     }
 
@@ -469,16 +466,22 @@ impl Conn {
             }
         }
         if ended {
-            if st.lc.in_flight() == 0 && st.output.is_empty() {
-                st.idle_since = now;
-            }
-            if matches!(st.lc.read_state(), ReadState::Upgraded) {
-                st.meter.set_stall_only();
-            }
-            self.check_finished(st, now);
+            self.responses_ended(st, now);
         }
         // Writers wait for room, or for their turn (which an `End` may have brought).
         self.wake(st);
+    }
+
+    /// Responses were completed on the wire: the idle clock starts when none is left, an
+    /// upgraded stream keeps only the stall deadline, a finished connection closes.
+    fn responses_ended(&self, st: &mut ConnState, now: Instant) {
+        if st.lc.in_flight() == 0 && st.output.is_empty() {
+            st.idle_since = now;
+        }
+        if matches!(st.lc.read_state(), ReadState::Upgraded) {
+            st.meter.set_stall_only();
+        }
+        self.check_finished(st, now);
     }
 
     /// The connection has nothing more to do: close it gracefully.
@@ -761,9 +764,14 @@ impl Conn {
 
     /// For a request body read by a handler: when the wait for more bytes must end, given
     /// when the handler started reading and how much has come (stall and minimum rate).
-    pub(crate) fn body_deadline(&self, started: Instant, received: u64) -> Option<Instant> {
+    pub(crate) fn body_deadline(
+        &self,
+        started: Instant,
+        received: u64,
+        now: Instant,
+    ) -> Option<Instant> {
         let t = &self.hub.settings.read_timeouts;
-        let stall = t.body_stall.and_then(|d| Instant::now().checked_add(d));
+        let stall = t.body_stall.and_then(|d| now.checked_add(d));
         let rate = t
             .min_body_rate
             .and_then(|rate| rate_deadline(started, received, rate));

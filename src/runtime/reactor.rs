@@ -434,10 +434,7 @@ impl Reactor {
                         drop(st);
                         self.closed(key.index, &conn, linger);
                     } else {
-                        if st.readable
-                            && st.lc.wants_input(&hub.settings.read)
-                            && !st.reader_waiting
-                        {
+                        if conn.may_resume_reading(&st) {
                             // The read side came back with bytes waiting in the socket.
                             conn.pump(&mut st, self.now, batch, false);
                         }
@@ -510,7 +507,7 @@ impl Reactor {
                 drop(st);
                 self.closed(index, &conn, linger);
             } else {
-                if st.readable && st.lc.wants_input(&hub.settings.read) && !st.reader_waiting {
+                if conn.may_resume_reading(&st) {
                     conn.pump(&mut st, now, batch, false);
                 }
                 self.arm(index, &conn, &mut st);

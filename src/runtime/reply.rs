@@ -28,12 +28,12 @@ use std::sync::{Arc, MutexGuard};
 use std::time::Instant;
 
 use crate::proto::h1::conn::{CloseReason, ReadState, ResponseEnd};
-use crate::proto::h1::encode::{error_response, ChunkFrame, LAST_CHUNK};
+use crate::proto::h1::encode::{ChunkFrame, LAST_CHUNK};
 use crate::runtime::body::closed;
 use crate::runtime::conn::{Conn, ConnState};
 use crate::runtime::hub::receiver_tag;
 use crate::runtime::output::{Chunk, FileBody, SharedBytes};
-use crate::types::{HTTPVersion, StatusCode};
+use crate::types::StatusCode;
 
 /// A response body read from the handler's reader in pieces of this size.
 const PIECE: usize = 64 * 1024;
@@ -301,28 +301,22 @@ impl Reply {
                 // Answered ahead of an earlier response this thread holds: nothing of this
                 // one was written (it waited for its turn), so the client gets a 500 in its
                 // place, after the earlier response, and the connection closes.
-                self.ended.set(true);
-                let mut st = conn.lock();
-                if st.closed.is_none() {
-                    st.output.discard_parked(self.seq);
-                    conn.push_error(&mut st, self.seq, StatusCode(500), Instant::now());
-                }
-                conn.settle(st);
+                self.send_error(StatusCode(500));
                 Err(e)
             }
             Err(e) => Err(e),
         }
     }
 
-    /// Sends the library's own error response in this response's place, then closes.
+    /// Sends the library's own error response in this response's place (dropping what it
+    /// parked, none of which was written), then closes.
     pub(crate) fn send_error(&self, status: StatusCode) {
         self.ended.set(true);
         let conn = &self.conn;
         let mut st = conn.lock();
         if st.closed.is_none() {
-            let bytes = error_response(status, &HTTPVersion(1, 1));
-            st.output.push(self.seq, Chunk::Bytes(bytes));
-            conn.push_end(&mut st, self.seq, ResponseEnd::Close, Instant::now());
+            st.output.discard_parked(self.seq);
+            conn.push_error(&mut st, self.seq, status, Instant::now());
         }
         conn.settle(st);
     }

@@ -129,7 +129,7 @@ impl Conn {
         lc.body_to_handler();
         if let Some(head) = pending_head.take() {
             out.push(Incoming {
-                head: *head,
+                head,
                 seq,
                 conn: Arc::clone(self),
                 body: BodyStart::Partial(std::mem::take(prefix)),
@@ -189,7 +189,7 @@ impl Conn {
                     BodyPlan::None => BodyStart::None,
                     BodyPlan::Stream => BodyStart::Streamed,
                     BodyPlan::Preread => {
-                        st.pending_head = Some(Box::new(head));
+                        st.pending_head = Some(head);
                         st.prefix.clear();
                         return true;
                     }
@@ -256,7 +256,7 @@ impl Conn {
         };
         if let Some(head) = st.pending_head.take() {
             out.push(Incoming {
-                head: *head,
+                head,
                 seq,
                 conn: Arc::clone(self),
                 body: start_of,
@@ -277,8 +277,4 @@ impl Conn {
         self.check_finished(st, now);
         self.wake(st);
     }
-
-    // -----------------------------------------------------------------------------------
-    // Writing
-    // -----------------------------------------------------------------------------------
 }
