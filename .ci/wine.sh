@@ -32,7 +32,7 @@ export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="timeout -k 10 $LIMIT wine"
 export WINEDEBUG=-all
 export WINEPREFIX=${WINEPREFIX:-${TMPDIR:-/tmp}/tiny_http-wine}
 # The first start of a fresh prefix takes a while; do it once, outside the time limits.
-wineboot --init >/dev/null 2>&1 || true
+timeout -k 10 300 wineboot --init >/dev/null 2>&1 || true
 # One persistent wineserver for the whole run: by default it exits a moment after its last
 # client, and a test program starting just then dies with "wine client error: recvmsg:
 # Connection reset by peer" (seen once in CI here). Stopped again on exit.

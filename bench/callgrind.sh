@@ -60,6 +60,8 @@ for scenario in "${scenarios[@]}"; do
         valgrind --tool=callgrind --callgrind-out-file="$profile.%p" "$bench" "${args[@]}" \
             >"$log" 2>"$log.err" &
         pid=$!
+        # A failure below must not leave the server running under valgrind.
+        trap 'kill "$pid" 2>/dev/null || true' EXIT
         port=
         for _ in $(seq 1 600); do # at most 60 s to start under valgrind
             port=$(sed -n 's/^LISTENING //p' "$log" | head -1)
@@ -73,15 +75,20 @@ for scenario in "${scenarios[@]}"; do
         fi
         url="$scheme://127.0.0.1:$port/"
         wrk -t1 -c8 -d2s "${wrk_extra[@]}" "$url" >/dev/null
-        callgrind_control -z "$pid" >/dev/null
+        timeout 60 callgrind_control -z "$pid" >/dev/null
         report=$(wrk -t1 -c8 -d"${secs}s" "${wrk_extra[@]}" "$url")
-        callgrind_control -d "$pid" >/dev/null
+        timeout 60 callgrind_control -d "$pid" >/dev/null
         kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
+        timeout 30 tail --pid="$pid" -f /dev/null || kill -9 "$pid" 2>/dev/null || true
         requests=$(sed -n 's/^ *\([0-9]\+\) requests in.*/\1/p' <<<"$report")
         # The dump made by `-d` is the second file of the run (`.1`); its totals line.
-        dump=$(ls "$profile.$pid".* 2>/dev/null | grep -v "\.$pid$" | sort | tail -1)
-        instructions=$(sed -n 's/^summary: *\([0-9]\+\).*/\1/p;s/^totals: *\([0-9]\+\).*/\1/p' "$dump" | head -1)
+        # The dump asked for above is the run's first numbered part.
+        dump="$profile.$pid.1"
+        instructions=$(sed -n 's/^summary: *\([0-9]\+\).*/\1/p;s/^totals: *\([0-9]\+\).*/\1/p' "$dump" 2>/dev/null | head -1)
+        if ! [[ ${requests:-} =~ ^[1-9][0-9]*$ && -n ${instructions:-} ]]; then
+            echo "callgrind.sh: no figures for $scenario $server (wrk: ${requests:-none}, dump: $dump)" >&2
+            exit 1
+        fi
         printf '%-8s %-6s %10s %16s %14.0f\n' "$scenario" "$server" "$requests" "$instructions" \
             "$(echo "$instructions / $requests" | bc -l)"
         if [ -n "${TOP:-}" ]; then

@@ -56,10 +56,10 @@ fn read_known<R: Read + ?Sized>(reader: &mut R, n: u64, buf: &mut Vec<u8>) -> io
     buf.resize(start + want, 0);
     let mut got = 0;
     while got < want {
-        match reader.read(&mut buf[start + got..]) {
+        match read_some(reader, &mut buf[start + got..]) {
             Ok(0) => break,
+            // A reader claiming more than the room it was given cannot push past it.
             Ok(k) => got += k.min(want - got),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
                 buf.truncate(start);
                 return Err(e);
@@ -820,7 +820,7 @@ impl From<OwnedBody> for OwnedReader {
 }
 
 mod write;
-use write::{early_eof, write_chunked, write_fixed, write_until_eof};
+use write::{early_eof, read_some, write_chunked, write_fixed, write_until_eof};
 
 #[cfg(test)]
 mod tests;

@@ -66,17 +66,18 @@ fn an_idle_server_with_open_connections_does_not_wake_up() {
     }
     // Let the threads that just answered go back to sleep: wait until two consecutive
     // readings a short moment apart are equal (bounded).
-    let settle_deadline = std::time::Instant::now() + Duration::from_secs(10);
     let mut before = switches_of_other_threads();
-    loop {
+    let settled = support::wait_until(Duration::from_secs(10), || {
         std::thread::sleep(Duration::from_millis(100));
         let now = switches_of_other_threads();
-        if now == before || std::time::Instant::now() > settle_deadline {
-            before = now;
-            break;
-        }
+        let same = now == before;
         before = now;
-    }
+        same
+    });
+    assert!(
+        settled,
+        "the server's threads kept switching after the warm-up requests"
+    );
 
     std::thread::sleep(IDLE);
     let after = switches_of_other_threads();

@@ -39,6 +39,20 @@ fn read_length_delimited(stream: TcpStream) -> Vec<u8> {
 }
 
 /// A fresh request on a fresh connection is answered within `WAIT`.
+/// Every one of the `SLOW` handlers returned from `respond` (with `Ok`) although its client
+/// reads nothing, and 20 fresh requests are answered meanwhile.
+fn handlers_returned_then_fresh_answered(returned: &mpsc::Receiver<bool>, addr: SocketAddr) {
+    for i in 0..SLOW {
+        let ok = returned
+            .recv_timeout(WAIT)
+            .unwrap_or_else(|_| panic!("respond() {i} still waits on a client that does not read"));
+        assert!(ok, "respond() {i} failed");
+    }
+    for i in 0..20 {
+        fresh_request_answered(addr, i);
+    }
+}
+
 fn fresh_request_answered(addr: SocketAddr, i: usize) {
     let mut c = Client::connect(addr);
     c.send(format!("GET /fresh/{i} HTTP/1.1\r\nHost: t\r\n\r\n"));
@@ -91,15 +105,7 @@ fn slow_readers_of_owned_bodies_hold_no_handler() {
         })
         .collect();
     // Every handler returned from respond() although no client has read its response.
-    for i in 0..SLOW {
-        let ok = returned
-            .recv_timeout(WAIT)
-            .unwrap_or_else(|_| panic!("respond() {i} still waits on a client that does not read"));
-        assert!(ok, "respond() {i} failed");
-    }
-    for i in 0..20 {
-        fresh_request_answered(addr, i);
-    }
+    handlers_returned_then_fresh_answered(&returned, addr);
     // The slow clients get every byte once they read.
     let readers: Vec<_> = slow
         .into_iter()
@@ -132,15 +138,7 @@ fn a_streamed_body_that_fits_the_output_buffer_holds_no_handler() {
     let slow: Vec<TcpStream> = (0..SLOW)
         .map(|_| stalled_reader(addr, "GET /stream HTTP/1.1\r\nHost: t\r\n\r\n"))
         .collect();
-    for i in 0..SLOW {
-        let ok = returned
-            .recv_timeout(WAIT)
-            .unwrap_or_else(|_| panic!("respond() {i} still waits on a client that does not read"));
-        assert!(ok, "respond() {i} failed");
-    }
-    for i in 0..20 {
-        fresh_request_answered(addr, i);
-    }
+    handlers_returned_then_fresh_answered(&returned, addr);
     for s in slow {
         let mut c = Client::new(s);
         let r = c.read_response().expect("the whole streamed response");

@@ -11,7 +11,17 @@ mod support;
 use std::sync::Arc;
 use std::thread;
 
-use support::{Client, Pattern};
+use support::{Client, Pattern, WAIT};
+
+/// Joins `worker` once it has finished: a thread that does not finish fails the test instead
+/// of hanging it.
+fn join_within<T>(worker: thread::JoinHandle<T>, what: &str) -> thread::Result<T> {
+    assert!(
+        support::wait_until(WAIT, || worker.is_finished()),
+        "{what} did not finish"
+    );
+    worker.join()
+}
 use tiny_http::{Request, Response, Server};
 
 /// One request, answered on a thread of its own that exits afterwards, `panic` it
@@ -62,7 +72,8 @@ fn threads_that_answer_once_and_exit_leave_a_working_server() {
             assert_eq!((r.status(), r.body_str()), (200, &*format!("/r{i} 5")));
         }
         // The thread is gone before the next connection arrives.
-        let _ = worker.join();
+        let joined = join_within(worker, "the round's handler thread");
+        assert!(panic || joined.is_ok(), "round {i}: the handler failed");
         // Connections stay open across rounds: each keeps its own registration.
         kept.push(c);
     }
@@ -74,7 +85,7 @@ fn threads_that_answer_once_and_exit_leave_a_working_server() {
             .read_response()
             .unwrap_or_else(|e| panic!("again {i}: {e}"));
         assert_eq!((r.status(), r.body_str()), (200, &*format!("/again{i} 0")));
-        let _ = worker.join();
+        join_within(worker, "the handler thread").expect("the handler succeeds");
     }
 }
 
@@ -127,7 +138,8 @@ fn workers_leaving_one_by_one_leave_a_working_server() {
     }
     server.unblock();
     for w in workers {
-        let _ = w.join();
+        // Some panicked on purpose; the last one returns once unblocked.
+        let _ = join_within(w, "a worker");
     }
 }
 
@@ -150,8 +162,7 @@ fn a_large_response_from_an_exiting_thread_is_delivered_whole() {
     let mut c = Client::connect(addr);
     c.send("GET /big HTTP/1.1\r\nHost: t\r\n\r\n");
     // Let the handler fill the socket and exit before reading anything.
-    worker
-        .join()
+    join_within(worker, "the handler (it must not wait for the client)")
         .expect("the handler returns without waiting for the client");
     let r = c.read_response().expect("the whole response");
     assert_eq!(r.status(), 200);
